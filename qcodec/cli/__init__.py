@@ -1,0 +1,1 @@
+"""The ``qcodec`` command line: thin typer commands over the library."""

@@ -1,0 +1,12 @@
+"""Codecs: one per ``--model`` name, each turning an image into a ``.qic`` stream and back.
+
+Importing this package registers the built-in codecs.
+"""
+
+from qcodec.codecs.base import Codec, EncodeResult
+from qcodec.codecs.coin import CoinCodec
+from qcodec.codecs.registry import codec_for_id, codec_names, get_codec, register
+
+register(CoinCodec())
+
+__all__ = ["Codec", "EncodeResult", "codec_for_id", "codec_names", "get_codec", "register"]

@@ -1,0 +1,57 @@
+"""The interface every codec implements, and the records it returns."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from qcodec.bitstream import Container
+from qcodec.data.image_io import Image
+from qcodec.fit import FitProgress
+
+ProgressCallback = Callable[[FitProgress], None]
+
+
+@dataclass
+class EncodeResult:
+    """What :meth:`Codec.encode` returns.
+
+    Attributes:
+        data: the complete ``.qic`` stream.
+        reconstruction: ``uint8 (H, W, C)``: exactly what decoding ``data`` gives.
+        details: model-specific facts for reports (architecture, steps, timings in s).
+    """
+
+    data: bytes
+    reconstruction: np.ndarray
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Codec(ABC):
+    """An image codec: image -> ``.qic`` bytes -> image.
+
+    Subclasses set :attr:`name` (the ``--model`` value), :attr:`codec_id` (the byte in the
+    stream header) and :attr:`description`, and list the encode options they accept in
+    :attr:`options` (name -> one-line help), so the CLI can reject options that do not apply.
+    """
+
+    name: str
+    codec_id: int
+    description: str
+    options: Mapping[str, str] = {}
+
+    @abstractmethod
+    def encode(self, image: Image, options: Mapping[str, Any], progress: ProgressCallback | None = None) -> EncodeResult:
+        """Compress ``image`` under ``options`` (a subset of :attr:`options`' keys)."""
+
+    @abstractmethod
+    def decode(self, container: Container) -> np.ndarray:
+        """Reconstruct the ``uint8 (H, W, C)`` image from a parsed stream."""
+
+    @abstractmethod
+    def describe(self, container: Container) -> dict[str, Any]:
+        """Model facts from a parsed stream (architecture, parameter count) for ``qcodec info``."""

@@ -1,0 +1,1 @@
+"""Image I/O, file helpers and data sets (Kodak, MNIST, CIFAR-10, Medical MNIST)."""

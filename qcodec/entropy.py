@@ -1,0 +1,184 @@
+"""Entropy coding of integer arrays with ``constriction`` (ANS), with per-array parametric models.
+
+Each array gets the cheapest of a few model families, fitted to its own values; the
+family and its parameters travel in the stream (:func:`write_model` / :func:`read_model`),
+and all arrays share one ANS stream of 32-bit words.
+
+==========  ====  ===================================================================
+family      id    parameters (what the decoder needs)
+==========  ====  ===================================================================
+constant    0     ``lo`` (every value equals it; no payload bits)
+gaussian    1     ``lo, hi`` (support), ``loc, scale`` (float32 mean and std)
+laplace     2     ``lo, hi``, ``loc, scale`` (float32 location and scale)
+uniform     3     ``lo, hi``
+==========  ====  ===================================================================
+
+>>> import numpy as np
+>>> arrays = [np.array([0, 1, -1, 0, 2], dtype=np.int32)]
+>>> models, words = encode_arrays(arrays)
+>>> decode_arrays(models, [5], words)[0].tolist()
+[0, 1, -1, 0, 2]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+import constriction
+import numpy as np
+
+from qcodec.bitstream import ByteReader, ByteWriter
+from qcodec.errors import BitstreamError
+
+MIN_SCALE = 0.05
+"""Smallest scale a parametric model may have (keeps constriction's models proper)."""
+
+
+class Family(IntEnum):
+    CONSTANT = 0
+    GAUSSIAN = 1
+    LAPLACE = 2
+    UNIFORM = 3
+
+
+@dataclass(frozen=True)
+class EntropyModel:
+    """A fitted per-array model: ``family`` over the integer support ``[lo, hi]``."""
+
+    family: Family
+    lo: int
+    hi: int
+    loc: float = 0.0
+    scale: float = 1.0
+
+    def constriction_model(self):  # noqa: ANN201 - constriction's model type
+        """The constriction model for this family (the uniform one is shifted to start at 0)."""
+        if self.family is Family.GAUSSIAN:
+            return constriction.stream.model.QuantizedGaussian(self.lo, self.hi, self.loc, self.scale)
+        if self.family is Family.LAPLACE:
+            return constriction.stream.model.QuantizedLaplace(self.lo, self.hi, self.loc, self.scale)
+        if self.family is Family.UNIFORM:
+            return constriction.stream.model.Uniform(self.hi - self.lo + 1)
+        raise ValueError("a constant model codes no symbols")
+
+    def shift(self) -> int:
+        return self.lo if self.family is Family.UNIFORM else 0
+
+
+def _f32(value: float) -> float:
+    return float(np.float32(value))
+
+
+def _candidates(values: np.ndarray) -> list[EntropyModel]:
+    lo, hi = int(values.min()), int(values.max())
+    if lo == hi:
+        return [EntropyModel(Family.CONSTANT, lo, hi)]
+    mean = _f32(values.mean())
+    std = _f32(max(float(values.std()), MIN_SCALE))
+    median = _f32(np.median(values))
+    mad = _f32(max(float(np.abs(values - median).mean()), MIN_SCALE))
+    return [
+        EntropyModel(Family.GAUSSIAN, lo, hi, mean, std),
+        EntropyModel(Family.LAPLACE, lo, hi, median, mad),
+        EntropyModel(Family.UNIFORM, lo, hi),
+    ]
+
+
+def _encode(coder: constriction.stream.stack.AnsCoder, values: np.ndarray, model: EntropyModel) -> None:
+    if model.family is not Family.CONSTANT:
+        coder.encode_reverse((values - model.shift()).astype(np.int32), model.constriction_model())
+
+
+def fit_model(values: np.ndarray) -> EntropyModel:
+    """The family (with fitted parameters) that codes ``values`` in the fewest bits."""
+    values = np.asarray(values, dtype=np.int32).reshape(-1)
+    best, best_bits = None, None
+    for candidate in _candidates(values):
+        if candidate.family is Family.CONSTANT:
+            return candidate
+        coder = constriction.stream.stack.AnsCoder()
+        _encode(coder, values, candidate)
+        bits = coder.num_bits()
+        if best_bits is None or bits < best_bits:
+            best, best_bits = candidate, bits
+    assert best is not None
+    return best
+
+
+def encode_arrays(arrays: Sequence[np.ndarray]) -> tuple[list[EntropyModel], bytes]:
+    """Entropy-code integer arrays into one ANS stream.
+
+    Args:
+        arrays: 1-D integer arrays (values within ``int32``); empty arrays are allowed.
+
+    Returns:
+        ``(models, words)``: one :class:`EntropyModel` per array and the compressed stream
+        as little-endian ``uint32`` words (``len(words)`` is a multiple of 4 bytes).
+    """
+    flat = [np.asarray(a, dtype=np.int32).reshape(-1) for a in arrays]
+    models = [fit_model(a) if a.size else EntropyModel(Family.CONSTANT, 0, 0) for a in flat]
+    coder = constriction.stream.stack.AnsCoder()
+    for values, model in zip(reversed(flat), reversed(models)):
+        if values.size:
+            _encode(coder, values, model)
+    return models, coder.get_compressed().astype("<u4").tobytes()
+
+
+def decode_arrays(models: Sequence[EntropyModel], sizes: Sequence[int], words: bytes) -> list[np.ndarray]:
+    """Invert :func:`encode_arrays`: ``sizes[i]`` values per array, as ``int32`` arrays.
+
+    Raises:
+        BitstreamError: the words do not decode under the given models.
+    """
+    if len(words) % 4:
+        raise BitstreamError("entropy-coded payload is not a whole number of 32-bit words")
+    compressed = np.frombuffer(words, dtype="<u4").astype(np.uint32)
+    try:
+        coder = constriction.stream.stack.AnsCoder(compressed)
+        out = []
+        for model, size in zip(models, sizes):
+            if model.family is Family.CONSTANT or size == 0:
+                out.append(np.full(size, model.lo, dtype=np.int32))
+            else:
+                symbols = coder.decode(model.constriction_model(), size)
+                out.append(np.asarray(symbols, dtype=np.int32) + model.shift())
+    except BitstreamError:
+        raise
+    except Exception as exc:  # constriction reports bad data with assorted exception types
+        raise BitstreamError(f"entropy-coded payload does not decode ({exc})") from None
+    return out
+
+
+def write_model(writer: ByteWriter, model: EntropyModel) -> None:
+    """Serialize an :class:`EntropyModel` (layout in ``docs/bitstream.md``)."""
+    writer.u8(int(model.family))
+    writer.svarint(model.lo)
+    if model.family is Family.CONSTANT:
+        return
+    writer.svarint(model.hi)
+    if model.family in (Family.GAUSSIAN, Family.LAPLACE):
+        writer.f32(model.loc)
+        writer.f32(model.scale)
+
+
+def read_model(reader: ByteReader) -> EntropyModel:
+    """Parse an :class:`EntropyModel` written by :func:`write_model`."""
+    code = reader.u8()
+    try:
+        family = Family(code)
+    except ValueError:
+        raise BitstreamError(f"unknown entropy model family {code}") from None
+    lo = reader.svarint()
+    if family is Family.CONSTANT:
+        return EntropyModel(family, lo, lo)
+    hi = reader.svarint()
+    if hi <= lo or hi - lo >= 1 << 24:
+        raise BitstreamError(f"invalid entropy model support [{lo}, {hi}]")
+    if family is Family.UNIFORM:
+        return EntropyModel(family, lo, hi)
+    loc, scale = reader.f32(), reader.f32()
+    if not (np.isfinite(loc) and np.isfinite(scale) and scale >= MIN_SCALE / 2):
+        raise BitstreamError("invalid entropy model parameters")
+    return EntropyModel(family, lo, hi, loc, scale)

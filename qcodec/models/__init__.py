@@ -1,0 +1,1 @@
+"""Torch modules: SIREN (COIN), quINR, and the networks of the eval reproductions."""
