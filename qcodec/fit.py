@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from qcodec.netcompress.qaoa_pruning import apply_masks_
 from qcodec.quantize import fake_quantize
 
 
@@ -83,6 +84,7 @@ def fit(
     seed: int = 0,
     progress: ProgressCallback | None = None,
     bits: Mapping[str, int] | None = None,
+    masks: Mapping[str, torch.Tensor] | None = None,
 ) -> nn.Module:
     """Overfit ``model`` so that ``model(coords) ~= targets``; returns the trained model.
 
@@ -94,6 +96,8 @@ def fit(
         seed: seeds the mini-batch order (seed the model's initialisation separately).
         progress: called after every step with a :class:`FitProgress`.
         bits: ``{parameter name: bit depth}``; when given, training is quantization-aware.
+        masks: ``{parameter name: bool retain mask}`` of a pruned model; pruned entries are
+            zeroed again after every step, so they stay exactly zero.
     """
     generator = torch.Generator().manual_seed(seed)
     model.train()
@@ -104,6 +108,7 @@ def fit(
     order = torch.randperm(n, generator=generator).to(coords.device)
     cursor = 0
     phase = "fit" if bits is None else "qat"
+    params_by_name = dict(model.named_parameters())
     for step in range(config.steps):
         if cursor + batch > n:
             order = torch.randperm(n, generator=generator).to(coords.device)
@@ -122,6 +127,8 @@ def fit(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if masks:
+            apply_masks_(params_by_name, masks)
         if progress is not None:
             value = float(loss)
             progress(FitProgress(phase, step + 1, config.steps, value, psnr_from_mse(value)))

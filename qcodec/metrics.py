@@ -11,7 +11,8 @@ Every number a report or benchmark shows comes from here:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -71,73 +72,140 @@ def _blur(planes: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def _ssim_terms(x: torch.Tensor, y: torch.Tensor, window: torch.Tensor, data_range: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean SSIM and mean contrast-structure term of ``(C, H, W)`` images.
+@contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """Run torch single-threaded inside the block (restored after).
 
-    Computed in float32 (as ``pytorch_msssim`` does) on values centred on
-    ``data_range / 2``: variances do not change, and the centring keeps the cancellation
-    in ``E[x^2] - E[x]^2`` small; map means are accumulated in float64.
+    MS-SSIM is a few dozen memory-bound element-wise passes: extra intra-op threads gain
+    little on an idle machine and, busy-waiting, cost 5x in CPU and wall time on a busy one.
     """
-    channels = x.shape[0]
-    offset = data_range / 2
-    xc, yc = (x - offset).float(), (y - offset).float()
-    mu_x, mu_y, xx, yy, xy = _blur(torch.cat([xc, yc, xc * xc, yc * yc, xc * yc]), window).split(channels)
-    c1 = (MS_SSIM_K[0] * data_range) ** 2
-    c2 = (MS_SSIM_K[1] * data_range) ** 2
-    mu_xy = mu_x * mu_y
-    # contrast-structure: (2 cov + c2) / (var_x + var_y + c2)
-    cs_map = xy.sub_(mu_xy).mul_(2).add_(c2)
-    cs_map.div_(xx.add_(yy).sub_(mu_x.square()).sub_(mu_y.square()).add_(c2))
-    # luminance: (2 mu_x mu_y + c1) / (mu_x^2 + mu_y^2 + c1) on the uncentred means
-    mu_x.add_(offset)
-    mu_y.add_(offset)
-    luminance = (mu_x * mu_y).mul_(2).add_(c1).div_(mu_x.square_().add_(mu_y.square_()).add_(c1))
-    ssim_map = luminance.mul_(cs_map)
-    return ssim_map.double().mean(dim=(1, 2)), cs_map.double().mean(dim=(1, 2))
+    previous = torch.get_num_threads()
+    if previous == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
-def ms_ssim_per_channel(reference: np.ndarray, test: np.ndarray, data_range: float = 255.0) -> np.ndarray:
-    """MS-SSIM of each channel of two ``(H, W, C)`` images, in ``[0, 1]`` (1 = identical).
+def _planes(image: np.ndarray) -> torch.Tensor:
+    """``(H, W, C)`` or ``(H, W)`` 8-bit samples as a float32 ``(C, H, W)`` tensor.
+
+    float32 holds every value of the pyramid exactly: 2x2 means of 8-bit values need at
+    most 8 + 2 * 4 significant bits after four poolings.
+    """
+    array = image[:, :, None] if image.ndim == 2 else image
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).permute(2, 0, 1)
+
+
+def _downsample(planes: torch.Tensor) -> torch.Tensor:
+    """2x2 average pooling, zero-padded by one sample on odd sides (``pytorch_msssim``'s choice)."""
+    padding = [side % 2 for side in planes.shape[1:]]
+    return F.avg_pool2d(planes[None], kernel_size=2, padding=padding)[0]
+
+
+class MsSsim:
+    """MS-SSIM against one fixed reference image, whose pyramid and local statistics are computed once.
 
     The definition of Wang et al. (2003) exactly as ``pytorch_msssim.ms_ssim`` computes it,
     which is what CompressAI reports: 5 scales with :data:`MS_SSIM_WEIGHTS`, an 11-tap
     Gaussian window of sigma 1.5 applied separably without padding ('valid'),
     ``K = (0.01, 0.03)`` with ``data_range`` 255 on the 8-bit values, 2x2 average pooling
-    between scales (zero-padded by one sample on odd sides), negative terms clamped to 0.
-    Computed in float64.
+    between scales (zero-padded by one sample on odd sides), negative terms clamped to 0,
+    one value per channel.
+
+    Local statistics are computed in float32 on values centred on ``data_range / 2``
+    (variances do not change, and the centring keeps the cancellation in
+    ``E[x^2] - E[x]^2`` small), per-scale means and products in float64; results agree
+    with ``pytorch_msssim`` in float64 to within 2e-6 (``tests/test_metrics.py``).
+
+    Raises:
+        ValueError: a side is under :data:`MS_SSIM_MIN_SIDE` (161) pixels.
+    """
+
+    def __init__(self, reference: np.ndarray, data_range: float = 255.0) -> None:
+        self.shape = reference.shape
+        if min(reference.shape[:2]) < MS_SSIM_MIN_SIDE:
+            raise ValueError(f"MS-SSIM needs images of at least {MS_SSIM_MIN_SIDE}x{MS_SSIM_MIN_SIDE} pixels")
+        self.offset = data_range / 2
+        self.c1 = (MS_SSIM_K[0] * data_range) ** 2
+        self.c2 = (MS_SSIM_K[1] * data_range) ** 2
+        self.window = _gaussian_window(MS_SSIM_WINDOW, MS_SSIM_SIGMA)
+        self.levels: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        """Per scale: centred reference, its local mean (centred) and local variance."""
+        x = _planes(reference)
+        with torch.no_grad(), _one_torch_thread():
+            for level in range(len(MS_SSIM_WEIGHTS)):
+                xc = x - self.offset
+                mu_x, xx = _blur(torch.cat([xc, xc * xc]), self.window).split(xc.shape[0])
+                self.levels.append((xc, mu_x, xx.sub_(mu_x.square())))
+                if level < len(MS_SSIM_WEIGHTS) - 1:
+                    x = _downsample(x)
+
+    def _terms(self, level: int, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-channel mean SSIM and mean contrast-structure term at one scale."""
+        xc, mu_x, var_x = self.levels[level]
+        channels = y.shape[0]
+        moments = torch.empty((3 * channels, *y.shape[1:]), dtype=torch.float32)
+        yc = torch.sub(y, self.offset, out=moments[:channels])
+        torch.mul(yc, yc, out=moments[channels : 2 * channels])
+        torch.mul(xc, yc, out=moments[2 * channels :])
+        mu_y, yy, xy = _blur(moments, self.window).split(channels)
+        # contrast-structure: (2 cov + c2) / (var_x + var_y + c2)
+        cs_map = xy.sub_(mu_x * mu_y).mul_(2).add_(self.c2)
+        cs_map.div_(yy.sub_(mu_y.square()).add_(var_x).add_(self.c2))
+        # luminance: (2 mu_x mu_y + c1) / (mu_x^2 + mu_y^2 + c1) on the uncentred means
+        mu_xu = mu_x + self.offset
+        mu_y.add_(self.offset)
+        luminance = (mu_xu * mu_y).mul_(2).add_(self.c1).div_(mu_xu.square_().add_(mu_y.square_()).add_(self.c1))
+        ssim_map = luminance.mul_(cs_map)
+        return ssim_map.mean(dim=(1, 2), dtype=torch.float64), cs_map.mean(dim=(1, 2), dtype=torch.float64)
+
+    def per_channel(self, test: np.ndarray) -> np.ndarray:
+        """MS-SSIM of each channel of ``test`` against the reference, in ``[0, 1]`` (1 = identical).
+
+        Raises:
+            ValueError: ``test`` has another shape than the reference.
+        """
+        if test.shape != self.shape:
+            raise ValueError(f"shape mismatch: {self.shape} vs {test.shape}")
+        y = _planes(test)
+        weights = torch.tensor(MS_SSIM_WEIGHTS, dtype=torch.float64)
+        terms = []
+        with torch.no_grad(), _one_torch_thread():
+            for level in range(len(MS_SSIM_WEIGHTS)):
+                ssim, cs = self._terms(level, y)
+                if level < len(MS_SSIM_WEIGHTS) - 1:
+                    terms.append(torch.relu(cs))
+                    y = _downsample(y)
+            terms.append(torch.relu(ssim))
+            values = torch.prod(torch.stack(terms) ** weights.view(-1, 1), dim=0)
+        return values.numpy()
+
+    def __call__(self, test: np.ndarray) -> float:
+        """MS-SSIM of ``test`` against the reference: the mean over channels of :meth:`per_channel`."""
+        return float(np.mean(self.per_channel(test)))
+
+
+def ms_ssim_per_channel(reference: np.ndarray, test: np.ndarray, data_range: float = 255.0) -> np.ndarray:
+    """MS-SSIM of each channel of two ``(H, W, C)`` images (see :class:`MsSsim` for the exact definition).
 
     Raises:
         ValueError: shapes differ, or a side is under :data:`MS_SSIM_MIN_SIDE` (161) pixels.
     """
     if reference.shape != test.shape:
         raise ValueError(f"shape mismatch: {reference.shape} vs {test.shape}")
-    if reference.ndim == 2:
-        reference, test = reference[:, :, None], test[:, :, None]
-    if min(reference.shape[:2]) < MS_SSIM_MIN_SIDE:
-        raise ValueError(f"MS-SSIM needs images of at least {MS_SSIM_MIN_SIDE}x{MS_SSIM_MIN_SIDE} pixels")
-    x = torch.from_numpy(np.ascontiguousarray(reference, dtype=np.float64)).permute(2, 0, 1)
-    y = torch.from_numpy(np.ascontiguousarray(test, dtype=np.float64)).permute(2, 0, 1)
-    window = _gaussian_window(MS_SSIM_WINDOW, MS_SSIM_SIGMA)
-    weights = torch.tensor(MS_SSIM_WEIGHTS, dtype=torch.float64)
-    terms = []
-    with torch.no_grad():
-        for level in range(len(MS_SSIM_WEIGHTS)):
-            ssim, cs = _ssim_terms(x, y, window, data_range)
-            if level < len(MS_SSIM_WEIGHTS) - 1:
-                terms.append(torch.relu(cs))
-                padding = [side % 2 for side in x.shape[1:]]
-                x = F.avg_pool2d(x[None], kernel_size=2, padding=padding)[0]
-                y = F.avg_pool2d(y[None], kernel_size=2, padding=padding)[0]
-        terms.append(torch.relu(ssim))
-        values = torch.prod(torch.stack(terms) ** weights.view(-1, 1), dim=0)
-    return values.numpy()
+    return MsSsim(reference, data_range).per_channel(test)
 
 
 def ms_ssim(reference: np.ndarray, test: np.ndarray, data_range: float = 255.0) -> float:
     """MS-SSIM of two 8-bit ``(H, W, C)`` images: the mean over channels of :func:`ms_ssim_per_channel`.
 
     For RGB this is CompressAI's ``ms-ssim`` (computed on the R, G and B planes of the
-    0-255 image and averaged), not MS-SSIM of luma.
+    0-255 image and averaged), not MS-SSIM of luma. To score many reconstructions of one
+    image, build an :class:`MsSsim` once and call it.
     """
     return float(np.mean(ms_ssim_per_channel(reference, test, data_range)))
 
@@ -199,12 +267,12 @@ def _fit(x: np.ndarray, y: np.ndarray, method: str, name: str) -> tuple[Callable
         x = unique
     if method == "cubic":
         if len(x) < 4:
-            raise ValueError(f"{name} curve: a cubic fit needs at least 4 distinct points, got {len(x)}")
+            raise ValueError(f"{name} curve has {len(x)} points; a cubic fit needs at least 4")
         coefficients = np.polyfit(x, y, 3)
         return (lambda t: np.polyval(coefficients, t)), np.empty(0)
     if method == "pchip":
         if len(x) < 2:
-            raise ValueError(f"{name} curve: needs at least 2 distinct points")
+            raise ValueError(f"{name} curve has {len(x)} point; pchip needs at least 2")
         slopes = _pchip_slopes(x, y)
 
         def hermite(t: np.ndarray) -> np.ndarray:

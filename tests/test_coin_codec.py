@@ -7,6 +7,7 @@ import pytest
 
 from conftest import FAST, SAMPLES, gradient_image
 from qcodec import api
+from qcodec.bitstream import unpack
 from qcodec.codecs import get_codec
 from qcodec.data.image_io import decode_image_bytes
 from qcodec.errors import InvalidInputError, UnknownModelError
@@ -89,3 +90,18 @@ def test_nonsensical_options_are_refused(options, message):
 def test_unknown_model():
     with pytest.raises(UnknownModelError, match="unknown model 'nope'"):
         api.encode(gradient_image(4, 4, 3), "nope")
+
+
+def test_prune_zeroes_hidden_weights_and_shrinks_the_stream():
+    image = decode_image_bytes((SAMPLES / "caps_odd.png").read_bytes())
+    options = {"preset": "small", "steps": 100, "qat_steps": 20}
+    plain = api.encode(image, "coin", options)
+    pruned = api.encode(image, "coin", {**options, "prune": 0.5})
+    codec = get_codec("coin")
+    weights = dict(codec.load_model(unpack(pruned.data)).named_parameters())
+    hidden = weights["body.1.linear.weight"]
+    assert float((hidden == 0).float().mean()) >= 0.5
+    assert float((weights["body.0.linear.weight"] == 0).float().mean()) < 0.1
+    assert len(pruned.data) < len(plain.data)
+    with pytest.raises(InvalidInputError, match="--prune"):
+        api.encode(image, "coin", {**options, "prune": 1.0})

@@ -25,24 +25,32 @@ from qcodec.metrics import bits_per_pixel, psnr
 
 RATE = "Rate"
 TRAINING = "Training"
+QUANTUM = "quINR"
 OUTPUT = "Output"
 
 
 def encode(
     input: Annotated[str, typer.Argument(help="Image to compress (PNG, JPEG, ...; '-' reads stdin).")],
     output: Annotated[str, typer.Argument(help="Where to write the .qic stream ('-' writes stdout).")],
-    model: Annotated[str, typer.Option("--model", "-m", help="Codec: coin (more with later models).")] = "coin",
+    model: Annotated[str, typer.Option("--model", "-m", help="Codec: coin (SIREN MLP) or quinr (hybrid quantum INR).")] = "coin",
     preset: Annotated[Optional[str], typer.Option(help="Named size: tiny, small, medium, large, xlarge.", rich_help_panel=RATE)] = None,
     bpp: Annotated[Optional[float], typer.Option(help="Target bits per pixel; picks the architecture predicted closest.", rich_help_panel=RATE)] = None,
     layers: Annotated[Optional[int], typer.Option(help="Network layers (overrides the preset).", rich_help_panel=RATE)] = None,
     width: Annotated[Optional[int], typer.Option(help="Units per layer (overrides the preset).", rich_help_panel=RATE)] = None,
     bits: Annotated[Optional[int], typer.Option(help="Base weight bit depth, 2-16 (sensitive tensors get more).", rich_help_panel=RATE)] = None,
+    prune: Annotated[Optional[float], typer.Option(help="Zero this fraction of prunable weights (QIANets pruning; experimental).", rich_help_panel=RATE)] = None,
     steps: Annotated[Optional[int], typer.Option(help="Fitting steps.", rich_help_panel=TRAINING)] = None,
     lr: Annotated[Optional[float], typer.Option(help="Peak learning rate.", rich_help_panel=TRAINING)] = None,
     qat_steps: Annotated[Optional[int], typer.Option(help="Quantization-aware fine-tuning steps (0 turns it off).", rich_help_panel=TRAINING)] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Pixels per step.", rich_help_panel=TRAINING)] = None,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same input -> same bytes.", rich_help_panel=TRAINING)] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda (fitting only; decoding runs on CPU).", rich_help_panel=TRAINING)] = "auto",
+    qubits: Annotated[Optional[int], typer.Option(help="Qubits N_q of the circuit.", rich_help_panel=QUANTUM)] = None,
+    embed: Annotated[Optional[int], typer.Option(help="Sine embedding size M (folded into the qubits).", rich_help_panel=QUANTUM)] = None,
+    backend: Annotated[Optional[str], typer.Option(help="torch (fast simulator) or a PennyLane device, e.g. default.qubit.", rich_help_panel=QUANTUM)] = None,
+    shuffle: Annotated[Optional[bool], typer.Option("--shuffle/--no-shuffle", help="Shuffled data re-uploading.", rich_help_panel=QUANTUM)] = None,
+    activation: Annotated[Optional[str], typer.Option(help="Output activation: qrelu, m-qrelu or none.", rich_help_panel=QUANTUM)] = None,
+    readout: Annotated[Optional[str], typer.Option(help="Probabilities to pixels: affine (learnable) or fixed.", rich_help_panel=QUANTUM)] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.", rich_help_panel=OUTPUT)] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show progress even when not on a terminal.", rich_help_panel=OUTPUT)] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no report.", rich_help_panel=OUTPUT)] = False,
@@ -57,11 +65,15 @@ def encode(
 
       qcodec encode photo.png photo.qic --bpp 0.2         # pick the size for ~0.2 bpp
 
+      qcodec encode photo.png photo.qic --model quinr --qubits 6 --layers 4 --embed 24
+
       cat a.png | qcodec encode - - | qcodec decode - out.png
     """
     options = {
         "preset": preset, "bpp": bpp, "layers": layers, "width": width, "bits": bits, "steps": steps,
         "lr": lr, "qat_steps": qat_steps, "batch_size": batch_size, "seed": seed, "device": device,
+        "qubits": qubits, "embed": embed, "backend": backend, "shuffle": shuffle, "activation": activation,
+        "readout": readout, "prune": prune,
     }
     given = {k: v for k, v in options.items() if v is not None}
     with user_errors():

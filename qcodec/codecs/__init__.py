@@ -5,8 +5,10 @@ Importing this package registers the built-in codecs.
 
 from qcodec.codecs.base import Codec, EncodeResult
 from qcodec.codecs.coin import CoinCodec
+from qcodec.codecs.quinr import QuinrCodec
 from qcodec.codecs.registry import codec_for_id, codec_names, get_codec, register
 
 register(CoinCodec())
+register(QuinrCodec())
 
 __all__ = ["Codec", "EncodeResult", "codec_for_id", "codec_names", "get_codec", "register"]

@@ -44,8 +44,14 @@ class CoinCodec(INRCodec):
     bits_per_weight = {6: 7.6, 7: 7.7, 8: 8.1, 9: 8.9, 10: 9.9}
     """Measured by benchmarks/bench_coin.py on kodim23 (10x28, with bit allocation)."""
 
-    def build_model(self, arch: Arch, channels: int) -> nn.Module:
+    def build_model(self, arch: Arch, channels: int, backend: str = "torch") -> nn.Module:
         return Siren(arch["layers"], arch["width"], out_features=channels)
+
+    def prunable_parameters(self, model: nn.Module) -> dict[str, nn.Parameter]:
+        """Hidden and output weights; the first sine layer (errors amplified by omega_0 = 30) is kept whole."""
+        weights = super().prunable_parameters(model)
+        weights.pop("body.0.linear.weight")
+        return weights
 
     def write_arch(self, writer: ByteWriter, arch: Arch) -> None:
         writer.u8(arch["layers"])

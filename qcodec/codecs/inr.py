@@ -31,6 +31,7 @@ from qcodec.codecs.base import Codec, EncodeResult, ProgressCallback
 from qcodec.data.image_io import Image
 from qcodec.errors import InvalidInputError
 from qcodec.fit import FitConfig, fit
+from qcodec.netcompress.qaoa_pruning import prunable_weights, qaoa_prune_
 from qcodec.quantize import MAX_BITS, MIN_BITS, allocate_bits
 from qcodec.tensor_codec import decode_tensors, encode_tensors
 
@@ -53,6 +54,7 @@ COMMON_OPTIONS = {
     "batch_size": "pixels per optimizer step",
     "seed": "random seed (initialisation and batch order)",
     "device": "auto, cpu or cuda (fitting only; decoding is always on CPU)",
+    "prune": "fraction of the prunable weights zeroed by QAOA-inspired pruning before QAT (0-1)",
 }
 
 
@@ -127,6 +129,8 @@ class INRSettings:
     qat_lr_ratio: float = 0.1
     seed: int = 0
     device: str = "auto"
+    backend: str = "torch"
+    prune: float = 0.0
 
 
 def _positive(options: Mapping[str, Any], name: str, minimum: float, integer: bool) -> None:
@@ -157,8 +161,11 @@ class INRCodec(Codec):
     """Measured mean coded bits per weight at each quantization depth (for ``--bpp``)."""
 
     @abstractmethod
-    def build_model(self, arch: Arch, channels: int) -> nn.Module:
-        """A freshly initialised network for ``arch`` producing ``channels`` outputs."""
+    def build_model(self, arch: Arch, channels: int, backend: str = "torch") -> nn.Module:
+        """A freshly initialised network for ``arch`` producing ``channels`` outputs.
+
+        ``backend`` selects how quantum layers run while fitting (decoding always uses ``"torch"``).
+        """
 
     @abstractmethod
     def write_arch(self, writer: ByteWriter, arch: Arch) -> None:
@@ -192,6 +199,9 @@ class INRCodec(Codec):
         config = replace(
             self.default_fit, **{k: options[k] for k in ("steps", "lr", "batch_size") if options.get(k) is not None}
         )
+        prune = options.get("prune") or 0.0
+        if not 0.0 <= prune < 1.0:
+            raise InvalidInputError(f"--prune must be in [0, 1), got {prune}")
         qat_steps = options.get("qat_steps")
         return INRSettings(
             arch=self._resolve_arch(options, image, bits),
@@ -200,6 +210,8 @@ class INRCodec(Codec):
             qat_steps=self.default_qat_steps if qat_steps is None else qat_steps,
             seed=options.get("seed") or 0,
             device=options.get("device") or "auto",
+            backend=options.get("backend") or "torch",
+            prune=prune,
         )
 
     def _resolve_arch(self, options: Mapping[str, Any], image: Image, bits: int) -> Arch:
@@ -221,6 +233,10 @@ class INRCodec(Codec):
                 raise InvalidInputError(f"--{name} must be between {low} and {high}, got {arch[name]}")
         return arch
 
+    def prunable_parameters(self, model: nn.Module) -> dict[str, nn.Parameter]:
+        """Weights ``--prune`` may zero: every linear layer's weight (override to exclude sensitive ones)."""
+        return prunable_weights(model)
+
     def num_parameters(self, arch: Arch, channels: int) -> int:
         return sum(p.numel() for p in self.build_model(arch, channels).parameters())
 
@@ -237,10 +253,14 @@ class INRCodec(Codec):
         device = resolve_device(settings.device)
         start = time.perf_counter()
         torch.manual_seed(settings.seed)
-        model = self.build_model(settings.arch, image.channels).to(device)
+        model = self.build_model(settings.arch, image.channels, settings.backend).to(device)
         coords = pixel_grid(image.height, image.width).to(device)
         targets = torch.from_numpy(image.pixels.reshape(-1, image.channels).astype(np.float32) / 255.0).to(device)
         fit(model, coords, targets, settings.fit, seed=settings.seed, progress=progress)
+        masks = None
+        if settings.prune:
+            generator = torch.Generator().manual_seed(settings.seed)
+            masks = qaoa_prune_(self.prunable_parameters(model), settings.prune, generator=generator)
         bits = allocate_bits(
             {name: p.detach() for name, p in model.named_parameters()},
             settings.bits,
@@ -249,7 +269,7 @@ class INRCodec(Codec):
         )
         if settings.qat_steps:
             qat = replace(settings.fit, steps=settings.qat_steps, lr=settings.fit.lr * settings.qat_lr_ratio)
-            fit(model, coords, targets, qat, seed=settings.seed + 1, progress=progress, bits=bits)
+            fit(model, coords, targets, qat, seed=settings.seed + 1, progress=progress, bits=bits, masks=masks)
         fit_seconds = time.perf_counter() - start
         named = {name: p.detach().to("cpu") for name, p in model.named_parameters()}
         encoded = encode_tensors(named, bits)
@@ -274,6 +294,7 @@ class INRCodec(Codec):
             "bits": bits,
             "steps": settings.fit.steps,
             "qat_steps": settings.qat_steps,
+            "pruned": settings.prune,
             "device": str(device),
             "fit_seconds": fit_seconds,
         }

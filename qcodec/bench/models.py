@@ -1,0 +1,75 @@
+"""qcodec's own models (``coin``, ``quinr``, ``ae``, ...) as benchmark codecs, through :mod:`qcodec.api`.
+
+Rate points are a model's size presets (``--presets``; all of them by default), or
+``--bpp`` targets for models that take a ``bpp`` option. INR models are fitted for
+``--steps`` optimizer steps plus ``--qat-steps`` (default ``steps // 10``) of
+quantization-aware fine-tuning; options a model does not take are not passed.
+
+The encode time is that of :func:`qcodec.api.encode` (fitting, quantization, entropy
+coding and the encoder's own check decode); the decode time is that of
+:func:`qcodec.api.decode` on the bytes, run separately, and its output is what is scored.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from qcodec import __version__, api
+from qcodec.bench.codecs import BenchCodec, Coded, RatePoint, SweepConfig
+from qcodec.codecs import get_codec
+from qcodec.data.image_io import Image
+from qcodec.errors import InvalidInputError
+
+
+class QcodecModel(BenchCodec):
+    """The registered qcodec codec ``name`` (see :func:`qcodec.codecs.codec_names`)."""
+
+    def __init__(self, name: str) -> None:
+        self.codec = get_codec(name)
+        self.name = name
+        self.description = self.codec.description
+
+    def version(self) -> str:
+        return f"qcodec {__version__}"
+
+    @property
+    def presets(self) -> list[str]:
+        """The model's size presets, smallest first (empty for models without presets)."""
+        return list(getattr(self.codec, "presets", {}) or {})
+
+    def _training_options(self, config: SweepConfig) -> dict[str, Any]:
+        wanted = {"steps": config.steps, "qat_steps": config.steps // 10 if config.qat_steps is None else config.qat_steps}
+        return {k: v for k, v in wanted.items() if k in self.codec.options}
+
+    def rate_points(self, config: SweepConfig) -> list[RatePoint]:
+        training = self._training_options(config)
+        if config.targets is not None:
+            if "bpp" not in self.codec.options:
+                return []
+            return [RatePoint(f"{t:.3g} bpp", {"bpp": t, **training}) for t in config.targets]
+        if not self.presets:
+            return [RatePoint("default", training)]
+        chosen = self.presets if config.presets is None else list(config.presets)
+        unknown = [p for p in chosen if p not in self.presets]
+        if unknown:
+            raise InvalidInputError(
+                f"model {self.name} has no preset {unknown[0]!r} (choose from: {', '.join(self.presets)})"
+            )
+        return [RatePoint(p, {"preset": p, **training}) for p in chosen]
+
+    def skip_reason(self, config: SweepConfig) -> str | None:
+        if config.targets is not None and "bpp" not in self.codec.options:
+            return f"model {self.name} cannot target a rate (--bpp); run it without --bpp to use its presets"
+        return None
+
+    def run(self, image: Image, options: Mapping[str, Any]) -> Coded:
+        start = time.perf_counter()
+        result = api.encode(image, self.name, dict(options))
+        middle = time.perf_counter()
+        reconstruction = api.decode(result.data)
+        end = time.perf_counter()
+        details = json.loads(json.dumps(result.details, default=str))
+        return Coded(result.data, reconstruction, middle - start, end - middle, details)

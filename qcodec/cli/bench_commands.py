@@ -1,0 +1,206 @@
+"""``qcodec bench``: rate-distortion curves, tables and BD-rates of every codec on one dataset."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from qcodec.bench import (
+    BDRow,
+    Curve,
+    ResultCache,
+    SweepConfig,
+    curves_of,
+    default_cache_root,
+    load_images,
+    parse_codecs,
+    parse_names,
+    parse_rates,
+    plan_bench,
+    read_references,
+    run_plan,
+)
+from qcodec.bench.report import Analysis, analyse, summary, write_outputs
+from qcodec.bench.runner import ResultCallback
+from qcodec.cli.console import err_console, fail, interactive, out_console, user_errors, warn
+from qcodec.errors import InvalidInputError
+from qcodec.metrics import BD_METHODS, ms_ssim_db
+
+DATA = "Data"
+RATE = "Rate points"
+OUTPUT = "Output"
+RUN = "Running"
+
+
+def bench(
+    dataset: Annotated[str, typer.Argument(help="'kodak' (downloaded once and cached) or a folder of images.")],
+    codecs: Annotated[Optional[str], typer.Option(help="Comma-separated codecs: jpeg, jpeg2000, webp, avif, coin, ... or 'all' (default: jpeg,jpeg2000,webp,avif).")] = None,
+    images: Annotated[Optional[str], typer.Option(help="Subset of images, 1-based: 2,15 or 1-4 (Kodak: kodimNN).", rich_help_panel=DATA)] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="Local copy of Kodak (checked, never downloaded).", rich_help_panel=DATA)] = None,
+    bpp: Annotated[Optional[str], typer.Option(help="Target rates, e.g. 0.1,0.2,0.3: classical codecs search quality per image (default: each codec's own sweep).", rich_help_panel=RATE)] = None,
+    presets: Annotated[Optional[str], typer.Option(help="INR size presets to run, e.g. tiny,small (default: all).", rich_help_panel=RATE)] = None,
+    steps: Annotated[int, typer.Option(help="INR fitting steps (quick default: well short of converged quality).", rich_help_panel=RATE)] = 200,
+    qat_steps: Annotated[Optional[int], typer.Option(help="INR quantization-aware fine-tuning steps (default: steps / 10).", rich_help_panel=RATE)] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Folder for <codec>.json, bd.json and rd.png (default: runs/bench/DATASET).", rich_help_panel=OUTPUT)] = None,
+    reference: Annotated[Optional[Path], typer.Option(help="Folder of published curves (CompressAI JSON) to plot and compare.", rich_help_panel=OUTPUT)] = None,
+    anchor: Annotated[Optional[str], typer.Option(help="BD-rate anchor: a codec or a published curve name (default: jpeg2000).", rich_help_panel=OUTPUT)] = None,
+    bd_method: Annotated[str, typer.Option(help="BD fit: cubic (VCEG-M33) or pchip (piecewise cubic).", rich_help_panel=OUTPUT)] = "cubic",
+    at: Annotated[Optional[str], typer.Option(help="Also tabulate every curve read off at these rates, e.g. 0.25,0.5 (log-rate interpolation).", rich_help_panel=OUTPUT)] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.", rich_help_panel=OUTPUT)] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show progress even when not on a terminal.", rich_help_panel=OUTPUT)] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no tables.", rich_help_panel=OUTPUT)] = False,
+    jobs: Annotated[Optional[int], typer.Option(help="Parallel worker processes (default: CPU count).", rich_help_panel=RUN)] = None,
+    cache_dir: Annotated[Optional[Path], typer.Option(help="Result cache (default: <qcodec cache>/bench).", rich_help_panel=RUN)] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Recompute everything; store nothing.", rich_help_panel=RUN)] = False,
+) -> None:
+    """Benchmark codecs on a dataset: RD curves, a table, BD-rates and an RD plot.
+
+    Every codec runs on the same images and is scored by the same code (qcodec.metrics): bpp from the whole file, RGB PSNR and MS-SSIM on 8-bit values, encode and decode time. Per-image results are cached, so an interrupted run resumes.
+
+    Examples:
+
+      qcodec bench kodak --codecs jpeg,jpeg2000,webp --data-dir ../shared/datasets/kodak
+
+      qcodec bench kodak --reference ../shared/reference/kodak --at 0.25,0.5
+
+      qcodec bench kodak --codecs coin,jpeg2000 --presets tiny,small --steps 500 --images 1-4
+    """
+    with user_errors():
+        if bd_method not in BD_METHODS:
+            raise InvalidInputError(f"--bd-method must be one of {', '.join(BD_METHODS)}, got {bd_method!r}")
+        if steps < 1 or (qat_steps is not None and qat_steps < 0):
+            raise InvalidInputError("--steps must be at least 1 and --qat-steps at least 0")
+        config = SweepConfig(parse_rates(bpp), parse_names(presets, "--presets"), steps, qat_steps)
+        read_at = parse_rates(at, "--at") or ()
+        names = parse_codecs(codecs)
+        references = read_references(reference) if reference else []
+        _check_anchor(anchor, names, references)
+        selected = load_images(dataset, data_dir, images)
+        plan = plan_bench(names, selected, config)
+        for note in [*plan.notes, *(f"{i.name}: {n}" for i in selected for n in i.notes)]:
+            warn(note)
+        if not plan.tasks:
+            fail("no codec can run here; nothing to benchmark")
+        cache = ResultCache(None if no_cache else cache_dir or default_cache_root())
+        with _progress(interactive(verbose), len(plan.tasks)) as on_result:
+            rows = run_plan(plan, cache, jobs or os.cpu_count() or 1, on_result)
+        curves = curves_of(plan, rows)
+        analysis = analyse(curves, references, anchor, bd_method, read_at)
+        label = "kodak" if dataset.lower() == "kodak" else Path(dataset).resolve().name or "images"
+        report = summary(label, [i.name for i in selected], curves, analysis, bd_method)
+        report["notes"] = [*plan.notes, *report["notes"]]
+        title = f"{label} ({len(selected)} images)"
+        bd = report["bd"] if analysis.anchor else None
+        written, notes = write_outputs(out or Path("runs") / "bench" / label, curves, references, bd, title)
+    for note in [*analysis.notes, *notes]:
+        warn(note)
+    if json_out:
+        out_console.print_json(json.dumps(report))
+    elif not quiet:
+        out_console.print(_results_table(curves))
+        if read_at:
+            out_console.print(_at_table(analysis))
+        if analysis.anchor:
+            out_console.print(_bd_table(analysis.bd_rows, analysis.anchor.label, bd_method))
+    err_console.print(f"wrote {', '.join(str(p) for p in written)}", highlight=False, soft_wrap=True)
+
+
+def _check_anchor(anchor: str | None, names: Sequence[str], references: Sequence[Curve]) -> None:
+    """Reject an explicit ``--anchor`` that will not be among the curves, before running anything."""
+    if anchor is None:
+        return
+    known = [*names, *(c.name.lower() for c in references)]
+    if anchor.lower() not in known:
+        choices = ", ".join(known)
+        raise InvalidInputError(f"--anchor {anchor!r} is neither a benchmarked codec nor a --reference curve ({choices})")
+
+
+@contextmanager
+def _progress(enabled: bool, total: int) -> Iterator[ResultCallback | None]:
+    """A rich bar of images x rate points done, with ETA; results from the cache restart the clock."""
+    if not enabled:
+        yield None
+        return
+    columns = (
+        TextColumn("[bold]bench"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[last]}"),
+    )
+    with Progress(*columns, console=err_console) as bar:
+        task = bar.add_task("bench", total=total, last="")
+        count = 0
+
+        def update(row, cached: bool) -> None:  # noqa: ANN001 - an ImageResult
+            nonlocal count
+            count += 1
+            last = f"{row.codec} {row.setting} {row.image}"
+            if cached:
+                bar.reset(task, total=total, completed=count, last=f"{last} (cached)")
+            else:
+                bar.update(task, completed=count, last=last)
+
+        yield update
+
+
+def _number(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _results_table(curves: Sequence[Curve]) -> Table:
+    table = Table(title="Rate-distortion (mean over images per rate point)")
+    for header in ("codec", "setting", "bpp", "PSNR dB", "MS-SSIM", "MS-SSIM dB", "enc s", "dec s"):
+        table.add_column(header, justify="left" if header in ("codec", "setting") else "right")
+    for curve in curves:
+        for i, rate in enumerate(curve.bpp):
+            structural = curve.ms_ssim[i] if curve.ms_ssim else None
+            table.add_row(
+                curve.name if i == 0 else "",
+                (curve.settings or [""] * len(curve.bpp))[i],
+                f"{rate:.4f}",
+                f"{curve.psnr[i]:.2f}",
+                _number(structural, 4),
+                _number(None if structural is None else ms_ssim_db(structural), 2),
+                _number(curve.encoding_time[i] if curve.encoding_time else None, 3),
+                _number(curve.decoding_time[i] if curve.decoding_time else None, 3),
+                end_section=i == len(curve.bpp) - 1,
+            )
+    return table
+
+
+def _at_table(analysis: Analysis) -> Table:
+    table = Table(title="PSNR and MS-SSIM in dB read off the mean curves at R bpp (linear in log-rate)")
+    table.add_column("curve", no_wrap=True)
+    for rate in analysis.at:
+        table.add_column(f"PSNR @{rate:g}", justify="right")
+        table.add_column(f"MS-SSIM @{rate:g}", justify="right")
+    for curve in analysis.curves:
+        cells = []
+        for values in analysis.at.values():
+            value, structural = values[curve.label]
+            cells += [_number(value, 2), _number(None if structural is None else ms_ssim_db(structural), 2)]
+        table.add_row(curve.label, *cells)
+    return table
+
+
+def _bd_table(rows: Sequence[BDRow], anchor: str, method: str) -> Table:
+    table = Table(title=f"Bjontegaard deltas against {anchor} ({method} fit; negative BD-rate = fewer bits)")
+    headers = ["curve", "BD-rate %", "BD-PSNR dB", "BD-rate MS-SSIM %"]
+    notes = any(row.note for row in rows)
+    for header in headers + (["note"] if notes else []):
+        table.add_column(header, justify="right" if "BD" in header else "left", no_wrap=header == "curve")
+    for row in rows:
+        cells = [row.label, _number(row.bd_rate, 1), _number(row.bd_psnr, 2), _number(row.bd_rate_ms_ssim, 1)]
+        table.add_row(*cells, *([row.note or ""] if notes else []))
+    return table

@@ -1,0 +1,120 @@
+"""quINR: overfit a hybrid quantum-classical INR to the image and send its weights.
+
+Model section layout: ``qubits`` (u8), ``layers`` (u8), ``embed`` (u16), ``flags`` (u8:
+bit 0 shuffle, bits 1-2 activation index in :data:`~qcodec.models.quinr.ACTIVATIONS`,
+bit 3 fixed readout). The quantum angles, the classical embedding layer and the readout
+go through the same quantizer and entropy coder as COIN's weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from torch import nn
+
+from qcodec.bitstream import ByteReader, ByteWriter
+from qcodec.codecs.inr import COMMON_OPTIONS, Arch, INRCodec, INRSettings
+from qcodec.data.image_io import Image
+from qcodec.errors import BitstreamError, InvalidInputError
+from qcodec.fit import FitConfig
+from qcodec.models.quinr import ACTIVATIONS, READOUTS, QuINR
+
+QUINR_PRESETS: dict[str, Arch] = {
+    "tiny": {"qubits": 6, "layers": 4, "embed": 24},
+    "small": {"qubits": 6, "layers": 8, "embed": 48},
+    "medium": {"qubits": 8, "layers": 8, "embed": 64},
+    "large": {"qubits": 8, "layers": 16, "embed": 96},
+    "xlarge": {"qubits": 10, "layers": 16, "embed": 128},
+}
+
+
+def _param_groups(model: nn.Module, lr: float) -> list[dict]:
+    """The paper's AdamW setting: lr 1e-1 for the quantum angles, ``lr`` for the classical layers."""
+    quantum = {id(p) for p in model.quantum_parameters()}
+    classical = [p for p in model.parameters() if id(p) not in quantum]
+    return [{"params": model.quantum_parameters(), "lr": QuinrCodec.quantum_lr}, {"params": classical, "lr": lr}]
+
+
+class QuinrCodec(INRCodec):
+    """quINR (see :class:`~qcodec.models.quinr.QuINR`); circuits run on qcodec's batched simulator."""
+
+    name = "quinr"
+    codec_id = 2
+    description = "quINR: sine embedding + simulated parameterized quantum circuit, weights coded like COIN's"
+    options = {
+        **COMMON_OPTIONS,
+        "qubits": "number of qubits N_q",
+        "layers": "QNN layers (embedding + entangling)",
+        "embed": "sine embedding size M",
+        "backend": "torch (qcodec's simulator) or a PennyLane device name for fitting",
+        "shuffle": "shuffled data re-uploading (default on)",
+        "activation": "output activation: qrelu, m-qrelu or none",
+        "readout": "probability-to-pixel map: affine (learnable) or fixed",
+    }
+    arch_limits = {"qubits": (2, 12), "layers": (1, 64), "embed": (1, 1024)}
+    presets = QUINR_PRESETS
+    default_preset = "tiny"
+    default_fit = FitConfig(steps=300, lr=1e-2, batch_size=4096, optimizer="adamw", param_groups=_param_groups)
+    default_bits = 8
+    default_qat_steps = 30
+    quantum_lr = 1e-1
+
+    def settings(self, options: Mapping[str, Any], image: Image) -> INRSettings:
+        flags = {k: options[k] for k in ("shuffle", "activation", "readout") if options.get(k) is not None}
+        settings = super().settings({k: v for k, v in options.items() if k not in flags}, image)
+        arch = dict(settings.arch)
+        if "shuffle" in flags:
+            arch["shuffle"] = int(bool(flags["shuffle"]))
+        if "activation" in flags:
+            if flags["activation"] not in ACTIVATIONS:
+                raise InvalidInputError(f"--activation must be one of {', '.join(ACTIVATIONS)}")
+            arch["activation"] = ACTIVATIONS.index(flags["activation"])
+        if "readout" in flags:
+            if flags["readout"] not in READOUTS:
+                raise InvalidInputError(f"--readout must be one of {', '.join(READOUTS)}")
+            arch["fixed_readout"] = int(flags["readout"] == "fixed")
+        return replace(settings, arch=arch)
+
+    def build_model(self, arch: Arch, channels: int, backend: str = "torch") -> nn.Module:
+        try:
+            return QuINR(
+                arch["qubits"],
+                arch["layers"],
+                arch["embed"],
+                out_features=channels,
+                shuffle=bool(arch.get("shuffle", 1)),
+                activation=ACTIVATIONS[arch.get("activation", 0)],
+                readout="fixed" if arch.get("fixed_readout", 0) else "affine",
+                backend=backend,
+            )
+        except Exception as exc:  # PennyLane reports unknown devices with its own exception types
+            if backend == "torch":
+                raise
+            raise InvalidInputError(f"cannot use PennyLane device {backend!r} ({exc})") from None
+
+    def write_arch(self, writer: ByteWriter, arch: Arch) -> None:
+        writer.u8(arch["qubits"])
+        writer.u8(arch["layers"])
+        writer.u16(arch["embed"])
+        flags = arch.get("shuffle", 1) | (arch.get("activation", 0) << 1) | (arch.get("fixed_readout", 0) << 3)
+        writer.u8(flags)
+
+    def read_arch(self, reader: ByteReader) -> Arch:
+        arch = {"qubits": reader.u8(), "layers": reader.u8(), "embed": reader.u16()}
+        flags = reader.u8()
+        reader.expect_end()
+        arch.update(shuffle=flags & 1, activation=(flags >> 1) & 3, fixed_readout=(flags >> 3) & 1)
+        valid = all(low <= arch[k] <= high for k, (low, high) in self.arch_limits.items())
+        if not valid or arch["activation"] >= len(ACTIVATIONS) or flags >> 4:
+            raise BitstreamError(f"invalid quINR architecture in stream ({arch})")
+        return arch
+
+    def candidate_archs(self) -> list[Arch]:
+        return [
+            {"qubits": q, "layers": layers, "embed": embed}
+            for q in (6, 8)
+            for layers in (4, 8, 12, 16, 24, 32)
+            for embed in (2 * q, 4 * q, 8 * q)
+        ]

@@ -1,0 +1,123 @@
+"""quINR (Fujihashi & Koike-Akino, AAAI 2025): a sine embedding feeding a parameterized quantum circuit.
+
+::
+
+    (x, y) (N, 2) --Linear(2, M)--> sin(omega_0 * .) --> h (N, M)
+        --> QNN on N_q qubits: L x [folded-angle embedding of h (shuffled per layer)
+                                    + Sim et al. entangling layer]       (qcodec.quantum)
+        --> basis-state probabilities p (N, 2**N_q)
+        --> last N_out states p[:, -N_out:] --> a * p + b --> QReLU --> pixels (N, N_out)
+
+Choices the paper leaves open (``docs/quinr.md`` justifies them; each is an option):
+
+- **readout scale**: probabilities are tiny (a uniform state gives ``2**-N_q`` each), so
+  each output channel gets a learnable affine map ``a_c p + b_c`` (``a`` starts at
+  ``2**(N_q-1)``, ``b`` at 0); ``readout="fixed"`` uses the constant ``2**(N_q-1)`` instead.
+- **QReLU**: Parisi et al.'s ``x if x > 0 else 0.01 x - 2 x`` (``"qrelu"``), their
+  modified form ``0.01 x - x`` (``"m-qrelu"``), or none (``"none"``).
+- **shuffle**: re-upload ``h`` cyclically shifted by the layer index (see
+  :func:`qcodec.quantum.ansatz.reupload_order`); ``shuffle=False`` re-uploads it unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from qcodec.quantum import Probs, TorchSimulator, quinr_circuit
+
+ACTIVATIONS = ("qrelu", "m-qrelu", "none")
+READOUTS = ("affine", "fixed")
+
+
+def qrelu(x: torch.Tensor, variant: str = "qrelu") -> torch.Tensor:
+    """Quantum ReLU of Parisi et al. (2022): identity for ``x > 0``, ``0.01 x - 2 x`` (or ``0.01 x - x``) below.
+
+    >>> qrelu(torch.tensor([0.5, -1.0])).tolist()
+    [0.5, 1.9900000095367432]
+    """
+    if variant == "none":
+        return x
+    slope = {"qrelu": 0.01 - 2.0, "m-qrelu": 0.01 - 1.0}[variant]
+    return torch.where(x > 0, x, slope * x)
+
+
+class QuINR(nn.Module):
+    """The quINR network (see the module docstring for the data flow).
+
+    Args:
+        n_qubits: ``N_q``.
+        n_layers: QNN layers (embedding + entangling).
+        embed_size: ``M``, the sine embedding's size (packed into ``ceil(M / N_q)`` folds).
+        out_features: ``N_out`` (3 for RGB, 1 for grayscale); at most ``2**N_q``.
+        omega_0: the sine embedding's frequency.
+        shuffle: shuffled data re-uploading.
+        activation: ``"qrelu"``, ``"m-qrelu"`` or ``"none"``.
+        readout: ``"affine"`` (learnable scale and offset per channel) or ``"fixed"``.
+        backend: ``"torch"`` (qcodec's simulator) or a PennyLane device name such as
+            ``"default.qubit"`` (slow; for checking and other devices).
+
+    Parameters, in coding order: ``embed.weight (M, 2)``, ``embed.bias (M,)``,
+    ``theta (n_layers * (4 N_q + N_q (N_q - 1) / 2),)`` and, with the affine readout,
+    ``out_scale (N_out,)``, ``out_bias (N_out,)``.
+
+    Shapes: ``(N, 2) -> (N, N_out)``.
+
+    >>> QuINR(n_qubits=6, n_layers=4, embed_size=24).num_parameters()
+    234
+    """
+
+    def __init__(
+        self,
+        n_qubits: int,
+        n_layers: int,
+        embed_size: int,
+        out_features: int = 3,
+        omega_0: float = 30.0,
+        shuffle: bool = True,
+        activation: str = "qrelu",
+        readout: str = "affine",
+        backend: str = "torch",
+    ) -> None:
+        super().__init__()
+        if out_features > 2**n_qubits:
+            raise ValueError(f"{n_qubits} qubits cannot give {out_features} outputs")
+        if activation not in ACTIVATIONS or readout not in READOUTS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS} and readout one of {READOUTS}")
+        self.omega_0 = omega_0
+        self.out_features = out_features
+        self.activation = activation
+        self.embed = nn.Linear(2, embed_size)
+        with torch.no_grad():  # SIREN first-layer initialisation
+            self.embed.weight.uniform_(-0.5, 0.5)
+            self.embed.bias.uniform_(-0.5, 0.5)
+        circuit = quinr_circuit(n_qubits, n_layers, embed_size, shuffle=shuffle)
+        self.theta = nn.Parameter(torch.rand(circuit.n_params) * 2 * math.pi)
+        scale = 2.0 ** (n_qubits - 1)
+        if readout == "affine":
+            self.out_scale = nn.Parameter(torch.full((out_features,), scale))
+            self.out_bias = nn.Parameter(torch.zeros(out_features))
+        else:
+            self.register_buffer("out_scale", torch.full((out_features,), scale))
+            self.register_buffer("out_bias", torch.zeros(out_features))
+        if backend == "torch":
+            self.qnn = TorchSimulator(circuit, Probs())
+        else:
+            from qcodec.quantum import PennyLaneSimulator
+
+            self.qnn = PennyLaneSimulator(circuit, Probs(), device=backend)
+
+    def quantum_parameters(self) -> list[nn.Parameter]:
+        """The circuit's rotation angles (trained with their own learning rate)."""
+        return [self.theta]
+
+    def forward(self, coords: torch.Tensor) -> torch.Tensor:
+        h = torch.sin(self.omega_0 * self.embed(coords))
+        probs = self.qnn(self.theta, h)
+        values = self.out_scale * probs[:, -self.out_features :] + self.out_bias
+        return qrelu(values, self.activation)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
