@@ -97,3 +97,31 @@ def fit_progress(enabled: bool) -> Iterator[Callable[[FitProgress], None] | None
                 bar.update(tasks[event.phase], completed=event.step, loss=event.loss, psnr=event.psnr)
 
         yield update
+
+
+PhaseProgress = Callable[[str, int, int], None]
+"""``update(phase, done, total)``: progress of a multi-phase run (training, evaluation, ...)."""
+
+
+@contextmanager
+def phase_progress(enabled: bool, label_width: int = 20) -> Iterator[PhaseProgress | None]:
+    """One rich bar per phase on stderr, fed by ``update(phase, done, total)`` (``None`` when disabled)."""
+    if not enabled:
+        yield None
+        return
+    columns = (
+        TextColumn(f"[bold]{{task.description:<{label_width}}}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err_console) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        yield update

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.console import Console
 from rich.table import Table
 
-from qcodec.cli.console import err_console, interactive, out_console, user_errors
+from qcodec.cli.console import interactive, out_console, phase_progress, user_errors
 from qcodec.cli.eval_commands import eval_app
-from qcodec.eval.qianets import Progress as ProgressFn
 from qcodec.eval.qianets import QianetsConfig, QianetsReport, run_qianets
 
 COMPRESSION = "Compression"
@@ -33,24 +29,6 @@ class ModelName(str, Enum):
 
 class DatasetName(str, Enum):
     cifar10 = "cifar10"
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[ProgressFn | None]:
-    """One rich bar per phase on stderr (``None`` when disabled)."""
-    if not enabled:
-        yield None
-        return
-    columns = (TextColumn("[bold]{task.description:<30}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err_console) as bar:
-        tasks: dict[str, int] = {}
-
-        def update(phase: str, done: int, total: int) -> None:
-            if phase not in tasks:
-                tasks[phase] = bar.add_task(phase, total=total)
-            bar.update(tasks[phase], completed=done, total=total)
-
-        yield update
 
 
 @eval_app.command("qianets")
@@ -96,7 +74,7 @@ def qianets(
         threads=threads, seed=seed, checkpoint=checkpoint, out_dir=out,
     )
     with user_errors():
-        with _progress(interactive(verbose)) as progress:
+        with phase_progress(interactive(verbose), 30) as progress:
             report = run_qianets(config, progress)
         if out is not None:
             (out / "results.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from qcodec.cli.console import err_console, interactive, out_console, read_input, user_errors, warn, write_output
+from qcodec.cli.console import err_console, interactive, out_console, phase_progress, read_input, user_errors, warn, write_output
 from qcodec.data.files import write_bytes_atomic
 from qcodec.data.image_io import decode_image_bytes, encode_image_bytes, format_for_path
 from qcodec.errors import InvalidInputError
-from qcodec.eval.qmae import Progress as ProgressFn
 from qcodec.eval.qmae import QmaeConfig, QmaeReport, run_qmae
 from qcodec.inpaint import inpaint as inpaint_image
 from qcodec.inpaint import load_model, parse_region
@@ -30,24 +26,6 @@ class Readout(str, Enum):
 
     probability = "probability"
     amplitude = "amplitude"
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[ProgressFn | None]:
-    """One rich bar per phase on stderr (``None`` when disabled)."""
-    if not enabled:
-        yield None
-        return
-    columns = (TextColumn("[bold]{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err_console) as bar:
-        tasks: dict[str, int] = {}
-
-        def update(phase: str, done: int, total: int) -> None:
-            if phase not in tasks:
-                tasks[phase] = bar.add_task(phase, total=total)
-            bar.update(tasks[phase], completed=done, total=total)
-
-        yield update
 
 
 def qmae(
@@ -83,7 +61,7 @@ def qmae(
     with user_errors():
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
-        with _progress(interactive(verbose)) as progress:
+        with phase_progress(interactive(verbose), 10) as progress:
             run = run_qmae(config, progress)
         if out is not None:
             write_bytes_atomic(out / "results.json", (json.dumps(run.report.to_json(), indent=2) + "\n").encode())

@@ -106,7 +106,7 @@ def _to_supported(img: PIL.Image.Image) -> tuple[np.ndarray, list[str]]:
     if mode.startswith("I;16") or mode == "I":
         wide = np.asarray(img, dtype=np.float64)
         if mode == "I" and (wide.min() < 0 or wide.max() > 65535):
-            raise InvalidInputError(f"unsupported 32-bit integer image (values outside 0..65535)")
+            raise InvalidInputError("unsupported 32-bit integer image (values outside 0..65535)")
         notes.append("16-bit image reduced to 8 bits per sample")
         return np.clip(np.rint(wide / 257.0), 0, 255).astype(np.uint8), notes
     if mode in ("CMYK", "YCbCr", "LAB", "HSV"):
