@@ -29,7 +29,7 @@ def test_parameter_count_and_readout_of_the_last_states():
     h = torch.sin(30.0 * model.embed(coords))
     probs = model.qnn(model.theta, h)
     assert torch.allclose(probs.sum(dim=1), torch.ones(5), atol=1e-5)
-    expected = qrelu(model.out_scale * probs[:, -3:] + model.out_bias)
+    expected = qrelu(torch.exp(model.out_log_scale) * probs[:, -3:] + model.out_bias)
     assert torch.allclose(model(coords), expected)
 
 

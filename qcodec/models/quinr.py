@@ -6,13 +6,14 @@
         --> QNN on N_q qubits: L x [folded-angle embedding of h (shuffled per layer)
                                     + Sim et al. entangling layer]       (qcodec.quantum)
         --> basis-state probabilities p (N, 2**N_q)
-        --> last N_out states p[:, -N_out:] --> a * p + b --> QReLU --> pixels (N, N_out)
+        --> last N_out states p[:, -N_out:] --> exp(s) * p + b --> QReLU --> pixels (N, N_out)
 
 Choices the paper leaves open (``docs/quinr.md`` justifies them; each is an option):
 
-- **readout scale**: probabilities are tiny (a uniform state gives ``2**-N_q`` each), so
-  each output channel gets a learnable affine map ``a_c p + b_c`` (``a`` starts at
-  ``2**(N_q-1)``, ``b`` at 0); ``readout="fixed"`` uses the constant ``2**(N_q-1)`` instead.
+- **readout scale**: each output channel gets a learnable affine map ``exp(s_c) p + b_c``,
+  the scale kept in log form (``s`` starts at 0, ``b`` at 0.5, mid-grey), so Adam can move it
+  by orders of magnitude; ``readout="fixed"`` uses the constant ``2**(N_q-1) p`` instead
+  (a uniform state gives ``2**-N_q`` per basis state).
 - **QReLU**: Parisi et al.'s ``x if x > 0 else 0.01 x - 2 x`` (``"qrelu"``), their
   modified form ``0.01 x - x`` (``"m-qrelu"``), or none (``"none"``).
 - **shuffle**: re-upload ``h`` cyclically shifted by the layer index (see
@@ -61,7 +62,8 @@ class QuINR(nn.Module):
 
     Parameters, in coding order: ``embed.weight (M, 2)``, ``embed.bias (M,)``,
     ``theta (n_layers * (4 N_q + N_q (N_q - 1) / 2),)`` and, with the affine readout,
-    ``out_scale (N_out,)``, ``out_bias (N_out,)``.
+    ``out_log_scale (N_out,)``, ``out_bias (N_out,)`` (PyTorch's ``named_parameters()`` order:
+    ``theta``, ``out_log_scale``, ``out_bias``, ``embed.weight``, ``embed.bias``).
 
     Shapes: ``(N, 2) -> (N, N_out)``.
 
@@ -95,12 +97,11 @@ class QuINR(nn.Module):
             self.embed.bias.uniform_(-0.5, 0.5)
         circuit = quinr_circuit(n_qubits, n_layers, embed_size, shuffle=shuffle)
         self.theta = nn.Parameter(torch.rand(circuit.n_params) * 2 * math.pi)
-        scale = 2.0 ** (n_qubits - 1)
         if readout == "affine":
-            self.out_scale = nn.Parameter(torch.full((out_features,), scale))
-            self.out_bias = nn.Parameter(torch.zeros(out_features))
+            self.out_log_scale = nn.Parameter(torch.zeros(out_features))
+            self.out_bias = nn.Parameter(torch.full((out_features,), 0.5))
         else:
-            self.register_buffer("out_scale", torch.full((out_features,), scale))
+            self.register_buffer("out_log_scale", torch.full((out_features,), (n_qubits - 1) * math.log(2.0)))
             self.register_buffer("out_bias", torch.zeros(out_features))
         if backend == "torch":
             self.qnn = TorchSimulator(circuit, Probs())
@@ -116,7 +117,7 @@ class QuINR(nn.Module):
     def forward(self, coords: torch.Tensor) -> torch.Tensor:
         h = torch.sin(self.omega_0 * self.embed(coords))
         probs = self.qnn(self.theta, h)
-        values = self.out_scale * probs[:, -self.out_features :] + self.out_bias
+        values = torch.exp(self.out_log_scale) * probs[:, -self.out_features :] + self.out_bias
         return qrelu(values, self.activation)
 
     def num_parameters(self) -> int:
