@@ -130,7 +130,7 @@ def fit(
         if masks:
             apply_masks_(params_by_name, masks)
         if progress is not None:
-            value = float(loss)
+            value = loss.item()
             progress(FitProgress(phase, step + 1, config.steps, value, psnr_from_mse(value)))
     model.eval()
     return model

@@ -243,8 +243,8 @@ class INRCodec(Codec):
     def predicted_bytes(self, arch: Arch, channels: int, bits: int) -> float:
         """Predicted stream size: measured bits per weight times parameters, plus headers."""
         per_weight = self.bits_per_weight.get(bits, bits + 0.5)
-        tensors = len(list(self.build_model(arch, channels).parameters()))
-        return 30 + 12 * tensors + self.num_parameters(arch, channels) * per_weight / 8
+        tensors = list(self.build_model(arch, channels).parameters())
+        return 30 + 12 * len(tensors) + sum(t.numel() for t in tensors) * per_weight / 8
 
     # -- coding -------------------------------------------------------------------------
 
