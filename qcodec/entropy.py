@@ -182,3 +182,76 @@ def read_model(reader: ByteReader) -> EntropyModel:
     if not (np.isfinite(loc) and np.isfinite(scale) and scale >= MIN_SCALE / 2):
         raise BitstreamError("invalid entropy model parameters")
     return EntropyModel(family, lo, hi, loc, scale)
+
+
+# -- learned per-channel tables (the autoencoder's latents) ---------------------------------
+
+TABLE_PRECISION = 16
+"""Integer frequencies of a :class:`FrequencyTable` sum to ``2**TABLE_PRECISION``."""
+
+
+@dataclass(frozen=True)
+class FrequencyTable:
+    """A categorical model over the integers ``lo .. lo + len(freqs) - 1``.
+
+    ``freqs`` are positive integers summing to ``2**TABLE_PRECISION``. constriction receives
+    them as exactly representable floats, so every platform builds the same coding model.
+    """
+
+    lo: int
+    freqs: np.ndarray
+
+    @property
+    def hi(self) -> int:
+        return self.lo + len(self.freqs) - 1
+
+    def constriction_model(self):  # noqa: ANN201 - constriction's model type
+        return constriction.stream.model.Categorical(self.freqs.astype(np.float64), perfect=False)
+
+
+def frequency_table(masses: np.ndarray, lo: int) -> FrequencyTable:
+    """Quantize probability ``masses`` (of ``lo, lo + 1, ...``) to a :class:`FrequencyTable`.
+
+    Every symbol gets at least 1 of the ``2**TABLE_PRECISION`` counts (so each value in the
+    support stays codable); the rounding remainder goes to the most probable symbol.
+    """
+    total = 1 << TABLE_PRECISION
+    masses = np.asarray(masses, dtype=np.float64)
+    if not 1 <= masses.size <= total // 2 or not np.all(np.isfinite(masses)) or masses.sum() <= 0:
+        raise ValueError("masses must be 1 .. 2**15 finite values with a positive sum")
+    spare = total - masses.size
+    freqs = 1 + np.floor(masses / masses.sum() * spare).astype(np.int64)
+    freqs[np.argmax(masses)] += total - freqs.sum()
+    return FrequencyTable(lo, freqs.astype(np.int32))
+
+
+def encode_with_tables(arrays: Sequence[np.ndarray], tables: Sequence[FrequencyTable]) -> bytes:
+    """Entropy-code ``arrays[i]`` under ``tables[i]`` into one ANS stream (little-endian ``uint32`` words).
+
+    Values must lie in their table's support (the caller clamps).
+    """
+    coder = constriction.stream.stack.AnsCoder()
+    for values, table in zip(reversed(arrays), reversed(tables)):
+        symbols = np.asarray(values, dtype=np.int32).reshape(-1) - table.lo
+        if symbols.size and (symbols.min() < 0 or symbols.max() >= len(table.freqs)):
+            raise ValueError("value outside its frequency table's support")
+        coder.encode_reverse(symbols, table.constriction_model())
+    return coder.get_compressed().astype("<u4").tobytes()
+
+
+def decode_with_tables(tables: Sequence[FrequencyTable], size: int, words: bytes) -> list[np.ndarray]:
+    """Invert :func:`encode_with_tables`: ``size`` values under each table, as ``int32`` arrays.
+
+    Raises:
+        BitstreamError: the words do not decode, or are not all consumed.
+    """
+    if len(words) % 4:
+        raise BitstreamError("entropy-coded payload is not a whole number of 32-bit words")
+    try:
+        coder = constriction.stream.stack.AnsCoder(np.frombuffer(words, dtype="<u4").astype(np.uint32))
+        out = [np.asarray(coder.decode(table.constriction_model(), size), dtype=np.int32) + table.lo for table in tables]
+    except Exception as exc:  # constriction reports bad data with assorted exception types
+        raise BitstreamError(f"entropy-coded payload does not decode ({exc})") from None
+    if not coder.is_empty():
+        raise BitstreamError("entropy-coded payload has data left over after the last symbol")
+    return out

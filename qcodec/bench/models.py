@@ -1,7 +1,8 @@
 """qcodec's own models (``coin``, ``quinr``, ``ae``, ...) as benchmark codecs, through :mod:`qcodec.api`.
 
-Rate points are a model's size presets (``--presets``; all of them by default), or
-``--bpp`` targets for models that take a ``bpp`` option. INR models are fitted for
+Rate points are a model's size presets (``--presets``; all of them by default), its
+quality levels (``ae``: every bundled model), or ``--bpp`` targets for models that take a
+``bpp`` option. INR models are fitted for
 ``--steps`` optimizer steps plus ``--qat-steps`` (default ``steps // 10``) of
 quantization-aware fine-tuning; options a model does not take are not passed.
 
@@ -33,7 +34,8 @@ class QcodecModel(BenchCodec):
         self.description = self.codec.description
 
     def version(self) -> str:
-        return f"qcodec {__version__}"
+        fingerprint = self.codec.fingerprint()
+        return f"qcodec {__version__}" + (f", {fingerprint}" if fingerprint else "")
 
     @property
     def presets(self) -> list[str]:
@@ -50,6 +52,8 @@ class QcodecModel(BenchCodec):
             if "bpp" not in self.codec.options:
                 return []
             return [RatePoint(f"{t:.3g} bpp", {"bpp": t, **training}) for t in config.targets]
+        if self.codec.quality_levels():
+            return [RatePoint(f"q={q}", {"quality": q, **training}) for q in self.codec.quality_levels()]
         if not self.presets:
             return [RatePoint("default", training)]
         chosen = self.presets if config.presets is None else list(config.presets)

@@ -8,6 +8,7 @@ import typer
 
 from qcodec import __version__
 from qcodec.cli import bench_commands, codec_commands, eval_qmae
+from qcodec.cli.train_commands import train_app
 from qcodec.cli import eval_qianets  # noqa: F401 - registers `qcodec eval qianets` on eval_app
 from qcodec.cli.eval_commands import eval_app
 
@@ -23,6 +24,7 @@ app.command()(codec_commands.encode)
 app.command()(codec_commands.decode)
 app.command()(codec_commands.info)
 app.add_typer(eval_app, name="eval")
+app.add_typer(train_app, name="train")
 app.command()(bench_commands.bench)
 app.command()(eval_qmae.inpaint)
 

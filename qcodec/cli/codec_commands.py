@@ -26,13 +26,14 @@ from qcodec.metrics import bits_per_pixel, psnr
 RATE = "Rate"
 TRAINING = "Training"
 QUANTUM = "quINR"
+AUTOENCODER = "Autoencoder (--model ae)"
 OUTPUT = "Output"
 
 
 def encode(
     input: Annotated[str, typer.Argument(help="Image to compress (PNG, JPEG, ...; '-' reads stdin).")],
     output: Annotated[str, typer.Argument(help="Where to write the .qic stream ('-' writes stdout).")],
-    model: Annotated[str, typer.Option("--model", "-m", help="Codec: coin (SIREN MLP) or quinr (hybrid quantum INR).")] = "coin",
+    model: Annotated[str, typer.Option("--model", "-m", help="Codec: coin (SIREN MLP), quinr (hybrid quantum INR) or ae (learned autoencoder).")] = "coin",
     preset: Annotated[Optional[str], typer.Option(help="Named size: tiny, small, medium, large, xlarge.", rich_help_panel=RATE)] = None,
     bpp: Annotated[Optional[float], typer.Option(help="Target bits per pixel; picks the architecture predicted closest.", rich_help_panel=RATE)] = None,
     layers: Annotated[Optional[int], typer.Option(help="Network layers (overrides the preset).", rich_help_panel=RATE)] = None,
@@ -51,13 +52,15 @@ def encode(
     shuffle: Annotated[Optional[bool], typer.Option("--shuffle/--no-shuffle", help="Shuffled data re-uploading.", rich_help_panel=QUANTUM)] = None,
     activation: Annotated[Optional[str], typer.Option(help="Output activation: qrelu, m-qrelu or none.", rich_help_panel=QUANTUM)] = None,
     readout: Annotated[Optional[str], typer.Option(help="Probabilities to pixels: affine (learnable) or fixed.", rich_help_panel=QUANTUM)] = None,
+    quality: Annotated[Optional[int], typer.Option(help="Bundled quality level, 1 (smallest files) to 4.", rich_help_panel=AUTOENCODER)] = None,
+    weights: Annotated[Optional[str], typer.Option(help="Model file from `qcodec train ae` (decoding needs it in QCODEC_MODEL_PATH).", rich_help_panel=AUTOENCODER)] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.", rich_help_panel=OUTPUT)] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show progress even when not on a terminal.", rich_help_panel=OUTPUT)] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no report.", rich_help_panel=OUTPUT)] = False,
 ) -> None:
     """Compress an image into a .qic stream.
 
-    The network is overfitted to the image, its weights quantized (sensitive tensors get extra bits), fine-tuned quantization-aware and entropy-coded. The report gives the size, the rate in bits per pixel and the PSNR of exactly what `qcodec decode` will produce.
+    With coin and quinr a network is overfitted to the image, its weights quantized (sensitive tensors get extra bits), fine-tuned quantization-aware and entropy-coded; with ae a trained autoencoder maps the image to latents that are entropy-coded with the model's tables (no fitting, a few seconds). The report gives the size, the rate in bits per pixel and the PSNR of exactly what `qcodec decode` will produce.
 
     Examples:
 
@@ -67,13 +70,15 @@ def encode(
 
       qcodec encode photo.png photo.qic --model quinr --qubits 6 --layers 4 --embed 24
 
+      qcodec encode photo.png photo.qic --model ae --quality 2   # learned autoencoder, no fitting
+
       cat a.png | qcodec encode - - | qcodec decode - out.png
     """
     options = {
         "preset": preset, "bpp": bpp, "layers": layers, "width": width, "bits": bits, "steps": steps,
         "lr": lr, "qat_steps": qat_steps, "batch_size": batch_size, "seed": seed, "device": device,
         "qubits": qubits, "embed": embed, "backend": backend, "shuffle": shuffle, "activation": activation,
-        "readout": readout, "prune": prune,
+        "readout": readout, "prune": prune, "quality": quality, "weights": weights,
     }
     given = {k: v for k, v in options.items() if v is not None}
     with user_errors():

@@ -3,6 +3,7 @@
 Importing this package registers the built-in codecs.
 """
 
+from qcodec.codecs.autoencoder import AutoencoderCodec
 from qcodec.codecs.base import Codec, EncodeResult
 from qcodec.codecs.coin import CoinCodec
 from qcodec.codecs.quinr import QuinrCodec
@@ -10,5 +11,6 @@ from qcodec.codecs.registry import codec_for_id, codec_names, get_codec, registe
 
 register(CoinCodec())
 register(QuinrCodec())
+register(AutoencoderCodec())
 
 __all__ = ["Codec", "EncodeResult", "codec_for_id", "codec_names", "get_codec", "register"]

@@ -52,6 +52,14 @@ class Codec(ABC):
     def decode(self, container: Container) -> np.ndarray:
         """Reconstruct the ``uint8 (H, W, C)`` image from a parsed stream."""
 
+    def fingerprint(self) -> str:
+        """What besides qcodec's version fixes this codec's output (e.g. bundled model checksums); for caches."""
+        return ""
+
+    def quality_levels(self) -> list[int]:
+        """Discrete ``quality`` settings a benchmark sweeps, for codecs whose rate knob is one (else empty)."""
+        return []
+
     @abstractmethod
     def describe(self, container: Container) -> dict[str, Any]:
         """Model facts from a parsed stream (architecture, parameter count) for ``qcodec info``."""

@@ -66,6 +66,7 @@ class CoinCodec(INRCodec):
         return arch
 
     def candidate_archs(self) -> list[Arch]:
+        tiny = [{"layers": 3, "width": w} for w in range(6, 14, 2)]
         shallow = [{"layers": 5, "width": w} for w in range(8, 34, 2)]
         deep = [{"layers": 10, "width": w} for w in range(20, 66, 2)]
-        return shallow + deep + [{"layers": 13, "width": w} for w in range(40, 66, 3)]
+        return tiny + shallow + deep + [{"layers": 13, "width": w} for w in range(40, 66, 3)]

@@ -23,11 +23,15 @@ from qcodec.models.quinr import ACTIVATIONS, READOUTS, QuINR
 
 QUINR_PRESETS: dict[str, Arch] = {
     "tiny": {"qubits": 6, "layers": 4, "embed": 24},
-    "small": {"qubits": 6, "layers": 8, "embed": 48},
-    "medium": {"qubits": 8, "layers": 8, "embed": 64},
-    "large": {"qubits": 8, "layers": 16, "embed": 96},
-    "xlarge": {"qubits": 10, "layers": 16, "embed": 128},
+    "small": {"qubits": 6, "layers": 4, "embed": 48},
+    "medium": {"qubits": 6, "layers": 4, "embed": 96},
+    "large": {"qubits": 6, "layers": 4, "embed": 192},
+    "xlarge": {"qubits": 8, "layers": 4, "embed": 256},
 }
+"""Sizes along the paper's rate knob, the embedding size M (6 qubits, 4 re-uploading layers)."""
+
+FRONTIER_EMBEDS = (12, 18, 24, 36, 48, 72, 96, 144, 192, 288, 384)
+"""Embedding sizes ``--bpp`` chooses among (6 qubits, 4 layers), as the paper draws its RD curve."""
 
 
 def _param_groups(model: nn.Module, lr: float) -> list[dict]:
@@ -112,9 +116,4 @@ class QuinrCodec(INRCodec):
         return arch
 
     def candidate_archs(self) -> list[Arch]:
-        return [
-            {"qubits": q, "layers": layers, "embed": embed}
-            for q in (6, 8)
-            for layers in (4, 8, 12, 16, 24, 32)
-            for embed in (2 * q, 4 * q, 8 * q)
-        ]
+        return [{"qubits": 6, "layers": 4, "embed": m} for m in FRONTIER_EMBEDS]

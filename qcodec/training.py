@@ -1,0 +1,238 @@
+"""Training the autoencoder codec (``qcodec train ae``) on random crops of an image folder.
+
+Loss ``lambda * 255^2 * MSE + bpp`` (:func:`~qcodec.models.autoencoder.rate_distortion_loss`),
+Adam with a cosine-decayed learning rate, random crops with horizontal flips. Checkpoints
+(network, optimizer, step and generator state) are written atomically every
+``checkpoint_every`` steps, so an interrupted run resumes where it stopped and gives the
+same weights as an uninterrupted one. The finished network is exported as a model file
+(:func:`qcodec.zoo.save_model_file`) with the integer CDF tables the codec codes with.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image as PILImage
+
+from qcodec.data.image_folder import image_files
+from qcodec.errors import InvalidInputError
+from qcodec.models.autoencoder import LIKELIHOOD_BOUND, SKIP_OUTPUT_SCALE, STRIDE, FactorizedAutoencoder, rate_distortion_loss
+
+def shortcut_gain(lmbda: float) -> float:
+    """Initial latents per pixel unit of the KLT shortcut for rate-distortion weight ``lmbda``.
+
+    Uniform quantization with step ``s`` of orthonormal coefficients costs ``s^2 / 12`` of
+    squared error each and saves ``log2`` of the step in bits; minimising
+    ``lambda * 255^2 * MSE + bpp`` over ``s`` for 768-value blocks gives ``s = 0.02 / sqrt(lambda)``
+    (about 0.18 at lambda = 0.013), so the gain is ``1 / s``.
+    """
+    return math.sqrt(lmbda) / 0.02
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train one quality level.
+
+    Attributes:
+        lmbda: rate-distortion trade-off (CompressAI's MSE lambdas: 0.0018 ... 0.18).
+        steps: optimizer steps in total (a resumed run continues to this count).
+        patch: side of the square training crops in pixels (a multiple of 16).
+        batch: crops per step.
+        lr: peak learning rate, reached linearly over ``warmup_steps``, then cosine-decayed to
+            ``lr * final_lr_ratio``.
+        straight_through_fraction: the last fraction of the steps feeds the synthesis rounded
+            latents (straight-through gradients) instead of noisy ones, so it learns the decoder's input.
+        channels, latent_channels: the network's ``N`` and ``M``.
+        seed: initialisation and crop sampling.
+        klt_blocks: random 16x16 training blocks the KLT initialisation is computed from.
+        checkpoint_every: steps between checkpoints.
+    """
+
+    lmbda: float = 0.013
+    steps: int = 5000
+    patch: int = 128
+    batch: int = 8
+    lr: float = 1e-3
+    final_lr_ratio: float = 0.1
+    warmup_steps: int = 100
+    straight_through_fraction: float = 0.2
+    channels: int = 32
+    latent_channels: int = 96
+    seed: int = 0
+    klt_blocks: int = 20000
+    checkpoint_every: int = 1000
+
+
+@dataclass(frozen=True)
+class TrainProgress:
+    """Reported after every step: running means over the last steps of ``bpp`` and ``psnr`` (dB)."""
+
+    step: int
+    total: int
+    loss: float
+    bpp: float
+    psnr: float
+
+
+def load_training_images(folder: Path, patch: int) -> list[torch.Tensor]:
+    """Every image in ``folder`` as ``uint8 (3, H, W)``; images smaller than ``patch`` are skipped."""
+    if not folder.is_dir():
+        raise InvalidInputError(f"training data folder {folder} does not exist")
+    images = []
+    for path in image_files(folder):
+        with PILImage.open(path) as img:
+            pixels = np.asarray(img.convert("RGB"))
+        if min(pixels.shape[:2]) >= patch:
+            images.append(torch.from_numpy(pixels.copy()).permute(2, 0, 1))
+    if not images:
+        raise InvalidInputError(f"no image of at least {patch}x{patch} pixels in {folder}")
+    return images
+
+
+def random_crops(images: list[torch.Tensor], patch: int, count: int, generator: torch.Generator) -> torch.Tensor:
+    """``count`` random ``patch x patch`` crops, each flipped left-right with probability 1/2: ``(count, 3, patch, patch)`` in ``[0, 1]``."""
+    crops = []
+    picks = torch.randint(len(images), (count,), generator=generator)
+    for index in picks.tolist():
+        image = images[index]
+        top = int(torch.randint(image.shape[1] - patch + 1, (1,), generator=generator))
+        left = int(torch.randint(image.shape[2] - patch + 1, (1,), generator=generator))
+        crop = image[:, top : top + patch, left : left + patch]
+        if torch.rand((), generator=generator) < 0.5:
+            crop = crop.flip(-1)
+        crops.append(crop)
+    return torch.stack(crops).float() / 255.0
+
+
+@torch.no_grad()
+def init_linear_shortcut_(model: FactorizedAutoencoder, images: list[torch.Tensor], generator: torch.Generator,
+                          gain: float, blocks: int = 20000) -> None:
+    """Start the linear shortcuts as a KLT (PCA) transform coder of 16x16 blocks.
+
+    The analysis shortcut projects each mean-removed block (768 values) on the top ``M``
+    principal directions of ``blocks`` random training blocks, times ``gain`` (so the
+    unit rounding step is ``1 / gain`` in pixel units; see :func:`shortcut_gain`); the
+    synthesis shortcut is its transpose plus the mean. Training then starts from a working transform coder.
+    """
+    crops = random_crops(images, STRIDE, blocks, generator)
+    vectors = crops.reshape(blocks, -1).double()
+    mean = vectors.mean(dim=0)
+    _, _, basis = torch.linalg.svd(vectors - mean, full_matrices=False)
+    top = basis[: model.latent_channels].float()  # (M, 768), orthonormal rows
+    model.a_skip.weight.copy_((top * gain)[:, :, None, None])
+    model.a_skip.bias.copy_(-(top @ mean.float()) * gain)
+    model.s_skip.weight.copy_((top.T / gain / SKIP_OUTPUT_SCALE)[:, :, None, None])
+    model.s_skip.bias.copy_(mean.float() / SKIP_OUTPUT_SCALE)
+
+
+def fit_density_(model: FactorizedAutoencoder, images: list[torch.Tensor], generator: torch.Generator,
+                 patch: int, crops: int = 32, steps: int = 300, lr: float = 1e-2) -> None:
+    """Fit the latent density to the initial transform's latents (rate term only).
+
+    The density starts far wider than the latents; fitted first, the rate the transforms
+    train against is right from the first step.
+    """
+    with torch.no_grad():
+        y = model.analysis(random_crops(images, patch, crops, generator))
+    optimizer = torch.optim.Adam(model.density.parameters(), lr=lr)
+    for _ in range(steps):
+        noisy = y + torch.rand(y.shape, generator=generator) - 0.5
+        bits = -torch.log2(model.density.likelihood(noisy).clamp_min(LIKELIHOOD_BOUND)).mean()
+        optimizer.zero_grad(set_to_none=True)
+        bits.backward()
+        optimizer.step()
+
+
+def _save_atomic(obj: dict, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _recipe(config: dict) -> dict:
+    """The settings that determine the trained weights (not how often checkpoints are written).
+
+    Settings a checkpoint predates take their defaults.
+    """
+    return {k: v for k, v in {**asdict(TrainConfig()), **config}.items() if k != "checkpoint_every"}
+
+
+def train_autoencoder(
+    data: Path,
+    config: TrainConfig,
+    checkpoint: Path,
+    progress: Callable[[TrainProgress], None] | None = None,
+    init: FactorizedAutoencoder | None = None,
+) -> FactorizedAutoencoder:
+    """Train (or resume training) a :class:`FactorizedAutoencoder` on crops of ``data``.
+
+    Args:
+        data: folder of training images (e.g. BSDS300's 200 training images).
+        config: the recipe; a checkpoint from a different recipe is refused.
+        checkpoint: where checkpoints go; if it exists, training resumes from it.
+        progress: called after every step.
+        init: start from these weights instead of a fresh network (fine-tuning to another
+            lambda); ignored when resuming.
+
+    Returns:
+        the trained network (in eval mode).
+    """
+    if config.patch % 16 or config.patch < 16:
+        raise InvalidInputError(f"--patch must be a positive multiple of 16, got {config.patch}")
+    images = load_training_images(data, config.patch)
+    torch.manual_seed(config.seed)
+    model = FactorizedAutoencoder(config.channels, config.latent_channels)
+    generator = torch.Generator().manual_seed(config.seed)
+    if init is not None:
+        model.load_state_dict(init.state_dict())
+    else:
+        init_linear_shortcut_(model, images, generator, shortcut_gain(config.lmbda), config.klt_blocks)
+        fit_density_(model, images, generator, config.patch)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    start = 0
+    if checkpoint.exists():
+        state = torch.load(checkpoint, weights_only=True)
+        if _recipe(state["config"]) != _recipe(asdict(config)):
+            raise InvalidInputError(f"checkpoint {checkpoint} was made with different settings; remove it to start over")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        start = state["step"]
+    model.train()
+    recent: list[tuple[float, float, float]] = []
+    for step in range(start, config.steps):
+        ratio = config.final_lr_ratio + (1 - config.final_lr_ratio) * 0.5 * (1 + math.cos(math.pi * step / config.steps))
+        ratio *= min(1.0, (step + 1) / config.warmup_steps)
+        for group in optimizer.param_groups:
+            group["lr"] = config.lr * ratio
+        batch = random_crops(images, config.patch, config.batch, generator)
+        straight_through = step >= (1 - config.straight_through_fraction) * config.steps
+        loss, bpp, mse = rate_distortion_loss(model(batch, straight_through), batch, config.lmbda)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        recent = (recent + [(loss.item(), bpp.item(), mse.item())])[-50:]
+        if progress is not None:
+            means = np.mean(recent, axis=0)
+            progress(TrainProgress(step + 1, config.steps, means[0], means[1], -10 * math.log10(max(means[2], 1e-12))))
+        if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
+            _save_atomic(
+                {
+                    "config": asdict(config),
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "generator": generator.get_state(),
+                    "torch_rng": torch.get_rng_state(),
+                    "step": step + 1,
+                },
+                checkpoint,
+            )
+    return model.eval()
