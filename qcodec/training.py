@@ -10,6 +10,7 @@ same weights as an uninterrupted one. The finished network is exported as a mode
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from collections.abc import Callable
@@ -69,6 +70,21 @@ class TrainConfig:
     checkpoint_every: int = 1000
 
 
+def check_config(config: TrainConfig) -> None:
+    """Refuse settings that cannot train (:class:`InvalidInputError` naming the flag)."""
+    if not (config.lmbda > 0 and math.isfinite(config.lmbda)):
+        raise InvalidInputError(f"--lambda must be positive, got {config.lmbda}")
+    if not (config.lr > 0 and math.isfinite(config.lr)):
+        raise InvalidInputError(f"--lr must be positive, got {config.lr}")
+    for flag, value in (("--steps", config.steps), ("--batch", config.batch), ("--channels", config.channels)):
+        if value < 1:
+            raise InvalidInputError(f"{flag} must be at least 1, got {value}")
+    if config.patch % STRIDE or config.patch < STRIDE:
+        raise InvalidInputError(f"--patch must be a positive multiple of {STRIDE}, got {config.patch}")
+    if not 1 <= config.latent_channels <= 3 * STRIDE * STRIDE:
+        raise InvalidInputError(f"--latent-channels must be 1..{3 * STRIDE * STRIDE}, got {config.latent_channels}")
+
+
 @dataclass(frozen=True)
 class TrainProgress:
     """Reported after every step: running means over the last steps of ``bpp`` and ``psnr`` (dB)."""
@@ -86,8 +102,11 @@ def load_training_images(folder: Path, patch: int) -> list[torch.Tensor]:
         raise InvalidInputError(f"training data folder {folder} does not exist")
     images = []
     for path in image_files(folder):
-        with PILImage.open(path) as img:
-            pixels = np.asarray(img.convert("RGB"))
+        try:
+            with PILImage.open(path) as img:
+                pixels = np.asarray(img.convert("RGB"))
+        except (OSError, ValueError, PILImage.DecompressionBombError) as exc:
+            raise InvalidInputError(f"training image {path} cannot be read ({exc.__class__.__name__})") from None
         if min(pixels.shape[:2]) >= patch:
             images.append(torch.from_numpy(pixels.copy()).permute(2, 0, 1))
     if not images:
@@ -163,6 +182,24 @@ def _recipe(config: dict) -> dict:
     return {k: v for k, v in {**asdict(TrainConfig()), **config}.items() if k != "checkpoint_every"}
 
 
+def _fingerprint(model: FactorizedAutoencoder) -> str:
+    """A short digest of a network's weights (identifies an ``--init`` model in checkpoints)."""
+    digest = hashlib.sha256()
+    for tensor in model.state_dict().values():
+        digest.update(tensor.detach().float().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _read_checkpoint(path: Path) -> dict:
+    try:
+        state = torch.load(path, weights_only=True)
+        if not isinstance(state, dict) or not {"config", "model", "optimizer", "generator", "torch_rng", "step"} <= set(state):
+            raise ValueError("missing fields")
+        return state
+    except Exception as exc:  # torch reports bad files with assorted exception types
+        raise InvalidInputError(f"{path} is not a training checkpoint ({exc.__class__.__name__}); remove it to start over") from None
+
+
 def train_autoencoder(
     data: Path,
     config: TrainConfig,
@@ -178,33 +215,45 @@ def train_autoencoder(
         checkpoint: where checkpoints go; if it exists, training resumes from it.
         progress: called after every step.
         init: start from these weights instead of a fresh network (fine-tuning to another
-            lambda); ignored when resuming.
+            lambda); must have ``config``'s ``N`` and ``M``.
+
+    Raises:
+        InvalidInputError: bad settings, unreadable data, or a checkpoint from another recipe,
+            data folder or starting model.
 
     Returns:
         the trained network (in eval mode).
     """
-    if config.patch % 16 or config.patch < 16:
-        raise InvalidInputError(f"--patch must be a positive multiple of 16, got {config.patch}")
+    check_config(config)
     images = load_training_images(data, config.patch)
     torch.manual_seed(config.seed)
     model = FactorizedAutoencoder(config.channels, config.latent_channels)
     generator = torch.Generator().manual_seed(config.seed)
-    if init is not None:
-        model.load_state_dict(init.state_dict())
-    else:
-        init_linear_shortcut_(model, images, generator, shortcut_gain(config.lmbda), config.klt_blocks)
-        fit_density_(model, images, generator, config.patch)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    start = 0
-    if checkpoint.exists():
-        state = torch.load(checkpoint, weights_only=True)
-        if _recipe(state["config"]) != _recipe(asdict(config)):
-            raise InvalidInputError(f"checkpoint {checkpoint} was made with different settings; remove it to start over")
+    identity = {"data": data.resolve().name, "init": None if init is None else _fingerprint(init)}
+    state = _read_checkpoint(checkpoint) if checkpoint.exists() else None
+    if state is not None:
+        if _recipe(state["config"]) != _recipe(asdict(config)) or state.get("identity", identity) != identity:
+            raise InvalidInputError(
+                f"checkpoint {checkpoint} was made with different settings or data; remove it to start over"
+            )
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
         start = state["step"]
+    else:
+        if init is not None:
+            if (init.channels, init.latent_channels) != (config.channels, config.latent_channels):
+                raise InvalidInputError(
+                    f"the starting model has N={init.channels}, M={init.latent_channels}; "
+                    f"training asks for N={config.channels}, M={config.latent_channels}"
+                )
+            model.load_state_dict(init.state_dict())
+        else:
+            init_linear_shortcut_(model, images, generator, shortcut_gain(config.lmbda), config.klt_blocks)
+            fit_density_(model, images, generator, config.patch)
+        start = 0
     model.train()
     recent: list[tuple[float, float, float]] = []
     for step in range(start, config.steps):
@@ -232,6 +281,7 @@ def train_autoencoder(
                     "generator": generator.get_state(),
                     "torch_rng": torch.get_rng_state(),
                     "step": step + 1,
+                    "identity": identity,
                 },
                 checkpoint,
             )

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from qcodec.entropy import FrequencyTable, frequency_table
+from qcodec.entropy import TABLE_PRECISION, FrequencyTable, frequency_table
 from qcodec.errors import BitstreamError, InvalidInputError
 from qcodec.models.autoencoder import FactorizedAutoencoder
 
@@ -42,8 +42,8 @@ BUNDLED_DIR = Path(__file__).parent / "weights"
 MODEL_PATH_ENV = "QCODEC_MODEL_PATH"
 TAIL_MASS = 1e-9
 """Probability left outside a channel's coded support on each side (values beyond are clamped)."""
-SUPPORT_LIMIT = 255
-"""Largest latent magnitude a table may cover."""
+SUPPORT_LIMIT = 1023
+"""Largest latent magnitude a table may cover; export refuses a density that needs more."""
 
 
 @dataclass
@@ -65,14 +65,23 @@ class AEModel:
 
 
 def latent_tables(network: FactorizedAutoencoder) -> list[FrequencyTable]:
-    """Integer frequency tables of each latent channel's learned density (support trimmed at :data:`TAIL_MASS`)."""
+    """Integer frequency tables of each latent channel's learned density.
+
+    Each table covers the integers whose bins hold all but at most :data:`TAIL_MASS` of the
+    density on each side.
+
+    Raises:
+        InvalidInputError: a channel's density reaches beyond ``±SUPPORT_LIMIT``.
+    """
     masses = network.density.bin_masses(-SUPPORT_LIMIT, SUPPORT_LIMIT).numpy()
     tables = []
-    for row in masses:
+    for channel, row in enumerate(masses):
         cdf = np.cumsum(row)
-        first = int(np.searchsorted(cdf, TAIL_MASS))
-        last = int(np.searchsorted(cdf, cdf[-1] - TAIL_MASS))
-        last = min(max(last, first), len(row) - 1)
+        below = float(network.density.cdf_at(channel, -SUPPORT_LIMIT - 0.5))
+        first = int(np.searchsorted(below + cdf, TAIL_MASS))
+        last = int(np.searchsorted(below + cdf, 1.0 - TAIL_MASS))
+        if first == 0 or last >= len(row) - 1:
+            raise InvalidInputError(f"latent channel {channel}'s density is wider than ±{SUPPORT_LIMIT}; cannot build its table")
         tables.append(frequency_table(row[first : last + 1], first - SUPPORT_LIMIT))
     return tables
 
@@ -120,19 +129,28 @@ def _load(path: Path, mtime_ns: int) -> AEModel:
     data = path.read_bytes()
     try:
         raw = torch.load(io.BytesIO(data), weights_only=True)
-    except Exception as exc:  # torch reports bad files with assorted exception types
+        if not isinstance(raw, dict) or raw.get("format") != MODEL_FORMAT:
+            raise ValueError("not a qcodec-ae dict")
+        if raw["version"] != MODEL_FORMAT_VERSION:
+            raise InvalidInputError(
+                f"{path} is model format version {raw['version']}; this qcodec reads {MODEL_FORMAT_VERSION}"
+            )
+        if not 1 <= raw["model_id"] <= 255:
+            raise ValueError("model id out of range")
+        network = FactorizedAutoencoder(raw["channels"], raw["latent_channels"])
+        network.load_state_dict({k: v.float() for k, v in raw["state"].items()})
+        tables = [
+            FrequencyTable(int(lo), freqs[:size].numpy().copy())
+            for lo, freqs, size in zip(raw["table_lo"].tolist(), raw["table_freqs"], raw["table_size"].tolist())
+        ]
+        if len(tables) != network.latent_channels or any(t.freqs.sum() != 1 << TABLE_PRECISION or t.freqs.min() < 1 for t in tables):
+            raise ValueError("coding tables do not match the network")
+        model = AEModel(raw["model_id"], raw["version"], checksum(data), float(raw["lmbda"]), network.eval(), tables, raw["recipe"], path)
+    except InvalidInputError:
+        raise
+    except Exception as exc:  # torch and malformed dicts fail with assorted exception types
         raise InvalidInputError(f"{path} is not a qcodec autoencoder model file ({exc.__class__.__name__})") from None
-    if not isinstance(raw, dict) or raw.get("format") != MODEL_FORMAT:
-        raise InvalidInputError(f"{path} is not a qcodec autoencoder model file")
-    if raw["version"] != MODEL_FORMAT_VERSION:
-        raise InvalidInputError(f"{path} is model format version {raw['version']}; this qcodec reads {MODEL_FORMAT_VERSION}")
-    network = FactorizedAutoencoder(raw["channels"], raw["latent_channels"])
-    network.load_state_dict({k: v.float() for k, v in raw["state"].items()})
-    tables = [
-        FrequencyTable(int(lo), freqs[:size].numpy().copy())
-        for lo, freqs, size in zip(raw["table_lo"].tolist(), raw["table_freqs"], raw["table_size"].tolist())
-    ]
-    return AEModel(raw["model_id"], raw["version"], checksum(data), raw["lmbda"], network.eval(), tables, raw["recipe"], path)
+    return model
 
 
 def load_model_file(path: str | Path) -> AEModel:
@@ -162,7 +180,10 @@ def bundled_models() -> list[AEModel]:
 def find_model(model_id: int, version: int, digest: int) -> AEModel:
     """The model a stream names; :class:`BitstreamError` if no known file matches."""
     for path in _search_path():
-        model = load_model_file(path)
+        try:
+            model = load_model_file(path)
+        except InvalidInputError:  # a broken file elsewhere on the path must not block this stream
+            continue
         if (model.model_id, model.version, model.checksum) == (model_id, version, digest):
             return model
     raise BitstreamError(

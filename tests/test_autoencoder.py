@@ -298,3 +298,60 @@ def test_training_can_start_from_another_model(tiny_model_file, image_folder, tm
     tuned = train_autoencoder(image_folder, replace(TINY, steps=1, lr=1e-9), tmp_path / "t.ckpt", init=start)
     for (name, a), b in zip(start.state_dict().items(), tuned.state_dict().values()):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=0, msg=name)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--lambda", "0"], "--lambda must be positive"),
+        (["--steps", "0"], "--steps must be at least 1"),
+        (["--quality", "0"], "--quality must be 1..255"),
+        (["--latent-channels", "769"], "--latent-channels"),
+        (["--patch", "20"], "multiple of 16"),
+    ],
+)
+def test_train_command_refuses_bad_settings_before_training(image_folder, tmp_path, extra, message):
+    from typer.testing import CliRunner
+
+    from qcodec.cli.app import app
+
+    out = tmp_path / "ae.pt"
+    result = CliRunner().invoke(app, ["train", "ae", "--data", str(image_folder), "--out", str(out), *extra])
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+    assert not out.exists() and not (tmp_path / "ae.pt.ckpt").exists()
+
+
+def test_training_refuses_unreadable_images_and_foreign_checkpoints(image_folder, tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "x.png").write_bytes(b"not a png")
+    with pytest.raises(InvalidInputError, match="cannot be read"):
+        train_autoencoder(broken, TINY, tmp_path / "a.ckpt")
+    (tmp_path / "junk.ckpt").write_bytes(b"junk")
+    with pytest.raises(InvalidInputError, match="not a training checkpoint"):
+        train_autoencoder(image_folder, TINY, tmp_path / "junk.ckpt")
+    train_autoencoder(image_folder, TINY, tmp_path / "b.ckpt")
+    other = tmp_path / "other"
+    other.mkdir()
+    for source in image_folder.glob("*.png"):
+        (other / source.name).write_bytes(source.read_bytes())
+    with pytest.raises(InvalidInputError, match="different settings or data"):
+        train_autoencoder(other, TINY, tmp_path / "b.ckpt")
+
+
+def test_a_broken_file_on_the_model_path_does_not_block_decoding(tiny_model_file, tmp_path, monkeypatch):
+    (tmp_path / "ae-broken.pt").write_bytes(b"junk")
+    (tmp_path / "ae-good.pt").write_bytes(tiny_model_file.read_bytes())
+    result = api.encode(gradient_image(16, 16, 3), "ae", {"weights": str(tiny_model_file)})
+    monkeypatch.setenv(MODEL_PATH_ENV, str(tmp_path))
+    assert np.array_equal(api.decode(result.data), result.reconstruction)
+    with pytest.raises(InvalidInputError, match="not a qcodec autoencoder model file"):
+        load_model_file(tmp_path / "ae-broken.pt")
+
+
+def test_streams_with_other_sections_are_refused():
+    result = api.encode(gradient_image(16, 16, 3), "ae", {"quality": 1})
+    container = unpack(result.data)
+    container.sections[2] = b"\x00"
+    with pytest.raises(BitstreamError, match="exactly a model and a payload"):
+        api.decode(pack(container))

@@ -10,7 +10,8 @@ from typing import Annotated, Optional
 import typer
 
 from qcodec.cli.console import interactive, phase_progress, report_console, user_errors
-from qcodec.training import TrainConfig, TrainProgress, train_autoencoder
+from qcodec.errors import InvalidInputError
+from qcodec.training import TrainConfig, TrainProgress, check_config, train_autoencoder
 from qcodec.zoo import load_model_file, save_model_file
 
 train_app = typer.Typer(help="Train the learned models qcodec ships (the autoencoder codec's quality levels).", no_args_is_help=True)
@@ -28,8 +29,8 @@ def train_ae(
     patch: Annotated[int, typer.Option(help="Side of the random training crops (multiple of 16).")] = DEFAULTS.patch,
     batch: Annotated[int, typer.Option(help="Crops per step.")] = DEFAULTS.batch,
     lr: Annotated[float, typer.Option(help="Peak learning rate (cosine decay to a tenth).")] = DEFAULTS.lr,
-    channels: Annotated[int, typer.Option(help="Width N of the transform layers.")] = DEFAULTS.channels,
-    latent_channels: Annotated[int, typer.Option(help="Latent channels M.")] = DEFAULTS.latent_channels,
+    channels: Annotated[Optional[int], typer.Option(help=f"Width N of the transform layers [default: {DEFAULTS.channels}, or --init's].", show_default=False)] = None,
+    latent_channels: Annotated[Optional[int], typer.Option(help=f"Latent channels M [default: {DEFAULTS.latent_channels}, or --init's].", show_default=False)] = None,
     init: Annotated[Optional[Path], typer.Option(help="Start from this model file (fine-tune it to a new --lambda).")] = None,
     checkpoint: Annotated[Optional[Path], typer.Option(help="Checkpoint file (default: OUT.ckpt); an existing one is resumed.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of initialisation and crop sampling.")] = DEFAULTS.seed,
@@ -46,13 +47,19 @@ def train_ae(
 
       qcodec encode photo.png photo.qic --model ae --weights ae-q4.pt
     """
-    config = TrainConfig(
-        lmbda=lmbda, steps=steps, patch=patch, batch=batch, lr=lr, channels=channels,
-        latent_channels=latent_channels, seed=seed,
-    )
     ckpt = checkpoint or out.with_name(out.name + ".ckpt")
     with user_errors():
+        if not 1 <= quality <= 255:
+            raise InvalidInputError(f"--quality must be 1..255, got {quality}")
+        if not out.parent.is_dir():
+            raise InvalidInputError(f"output folder {out.parent} does not exist")
         start_model = load_model_file(init).network if init is not None else None
+        config = TrainConfig(
+            lmbda=lmbda, steps=steps, patch=patch, batch=batch, lr=lr, seed=seed,
+            channels=channels if channels is not None else (start_model or DEFAULTS).channels,
+            latent_channels=latent_channels if latent_channels is not None else (start_model or DEFAULTS).latent_channels,
+        )
+        check_config(config)
         start = time.perf_counter()
         with phase_progress(interactive(verbose)) as update:
             last: list[TrainProgress] = []
@@ -63,7 +70,7 @@ def train_ae(
                     update(f"train λ={lmbda:g}  {event.bpp:.3f} bpp  {event.psnr:.2f} dB", event.step, event.total)
 
             network = train_autoencoder(data, config, ckpt, report, init=start_model)
-        recipe = {**config.__dict__, "data": data.name, "init": init.name if init else None}
+        recipe = {**config.__dict__, "data": data.resolve().name, "init": init.name if init else None}
         save_model_file(network, out, quality, lmbda, recipe)
     report_dict = {"out": str(out), "quality": quality, "lambda": lmbda, "steps": steps, "seconds": time.perf_counter() - start}
     if last:

@@ -16,6 +16,7 @@ decoded to the rounded channel mean.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -27,7 +28,7 @@ import torch.nn.functional as F
 from qcodec.bitstream import ByteReader, ByteWriter, Container, pack, unpack
 from qcodec.codecs.base import Codec, EncodeResult, ProgressCallback
 from qcodec.codecs.inr import resolve_device
-from qcodec.data.image_io import MAX_PIXELS, Image
+from qcodec.data.image_io import Image
 from qcodec.entropy import decode_with_tables, encode_with_tables
 from qcodec.errors import BitstreamError, InvalidInputError
 from qcodec.models.autoencoder import STRIDE
@@ -35,6 +36,9 @@ from qcodec.zoo import AEModel, bundled_models, find_model, load_model_file
 
 SECTION_MODEL, SECTION_PAYLOAD = 1, 3
 DEFAULT_QUALITY = 3
+MAX_AE_PIXELS = 1 << 24
+"""Largest image the autoencoder codes (16 Mi pixels): the synthesis runs in one pass and
+needs about 125 bytes per pixel, so this bounds a decoder's memory near 2 GB."""
 
 
 def _to_tensor(image: Image) -> torch.Tensor:
@@ -100,6 +104,8 @@ class AutoencoderCodec(Codec):
 
     def encode(self, image: Image, options: Mapping[str, Any], progress: ProgressCallback | None = None) -> EncodeResult:
         candidates = self._candidates(options)
+        if image.num_pixels > MAX_AE_PIXELS:
+            raise InvalidInputError(f"the autoencoder codes images of at most {MAX_AE_PIXELS} pixels, got {image.num_pixels}")
         device = resolve_device(options.get("device") or "auto")
         x = _to_tensor(image)
         results = [self._encode_with(model, image, x, device) for model in candidates]
@@ -109,9 +115,8 @@ class AutoencoderCodec(Codec):
         return min(results, key=lambda r: abs(len(r.data) * 8 / image.num_pixels - target))
 
     def _encode_with(self, model: AEModel, image: Image, x: torch.Tensor, device: torch.device) -> EncodeResult:
-        network = model.network.to(device)
+        network = model.network if device.type == "cpu" else copy.deepcopy(model.network).to(device)
         y = network.analyse(x.to(device))[0].cpu()
-        network.to("cpu")
         lo = torch.tensor([t.lo for t in model.tables], dtype=torch.int32)[:, None, None]
         hi = torch.tensor([t.hi for t in model.tables], dtype=torch.int32)[:, None, None]
         clamped = int(((y < lo) | (y > hi)).sum())
@@ -139,6 +144,8 @@ class AutoencoderCodec(Codec):
         return EncodeResult(data, self._decode_with(model, unpack(data)), details)
 
     def _model_of(self, container: Container) -> tuple[int, int, int]:
+        if set(container.sections) != {SECTION_MODEL, SECTION_PAYLOAD}:
+            raise BitstreamError("an autoencoder stream has exactly a model and a payload section")
         reader = ByteReader(container.section(SECTION_MODEL), "model section")
         ident = (reader.u8(), reader.u8(), reader.u32())
         reader.expect_end()
@@ -150,7 +157,7 @@ class AutoencoderCodec(Codec):
     def _decode_with(self, model: AEModel, container: Container) -> np.ndarray:
         if container.channels not in (1, 3):
             raise BitstreamError(f"autoencoder streams are grayscale or RGB, not {container.channels} channels")
-        if container.width * container.height > MAX_PIXELS:
+        if container.width * container.height > MAX_AE_PIXELS:
             raise BitstreamError(f"stream claims an absurd image size ({container.width}x{container.height})")
         h, w = latent_size(container.height, container.width)
         symbols = decode_with_tables(model.tables, h * w, container.section(SECTION_PAYLOAD))
