@@ -126,17 +126,24 @@ def encode_arrays(arrays: Sequence[np.ndarray]) -> tuple[list[EntropyModel], byt
     return models, coder.get_compressed().astype("<u4").tobytes()
 
 
+def _ans_decoder(words: bytes) -> constriction.stream.stack.AnsCoder:
+    """An ANS coder holding ``words`` (little-endian ``uint32``), ready to decode."""
+    if len(words) % 4:
+        raise BitstreamError("entropy-coded payload is not a whole number of 32-bit words")
+    try:
+        return constriction.stream.stack.AnsCoder(np.frombuffer(words, dtype="<u4").astype(np.uint32))
+    except Exception as exc:  # constriction reports bad data with assorted exception types
+        raise BitstreamError(f"entropy-coded payload does not decode ({exc})") from None
+
+
 def decode_arrays(models: Sequence[EntropyModel], sizes: Sequence[int], words: bytes) -> list[np.ndarray]:
     """Invert :func:`encode_arrays`: ``sizes[i]`` values per array, as ``int32`` arrays.
 
     Raises:
         BitstreamError: the words do not decode under the given models.
     """
-    if len(words) % 4:
-        raise BitstreamError("entropy-coded payload is not a whole number of 32-bit words")
-    compressed = np.frombuffer(words, dtype="<u4").astype(np.uint32)
+    coder = _ans_decoder(words)
     try:
-        coder = constriction.stream.stack.AnsCoder(compressed)
         out = []
         for model, size in zip(models, sizes):
             if model.family is Family.CONSTANT or size == 0:
@@ -245,10 +252,8 @@ def decode_with_tables(tables: Sequence[FrequencyTable], size: int, words: bytes
     Raises:
         BitstreamError: the words do not decode, or are not all consumed.
     """
-    if len(words) % 4:
-        raise BitstreamError("entropy-coded payload is not a whole number of 32-bit words")
+    coder = _ans_decoder(words)
     try:
-        coder = constriction.stream.stack.AnsCoder(np.frombuffer(words, dtype="<u4").astype(np.uint32))
         out = [np.asarray(coder.decode(table.constriction_model(), size), dtype=np.int32) + table.lo for table in tables]
     except Exception as exc:  # constriction reports bad data with assorted exception types
         raise BitstreamError(f"entropy-coded payload does not decode ({exc})") from None

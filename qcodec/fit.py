@@ -109,6 +109,8 @@ def fit(
     cursor = 0
     phase = "fit" if bits is None else "qat"
     params_by_name = dict(model.named_parameters())
+    if masks:  # once, not every step: masks are built on the CPU
+        masks = {name: m.to(params_by_name[name].device, params_by_name[name].dtype) for name, m in masks.items()}
     for step in range(config.steps):
         if cursor + batch > n:
             order = torch.randperm(n, generator=generator).to(coords.device)

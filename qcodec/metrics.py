@@ -11,12 +11,13 @@ Every number a report or benchmark shows comes from here:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from qcodec.threads import torch_threads
 
 
 def mse(reference: np.ndarray, test: np.ndarray) -> float:
@@ -72,24 +73,6 @@ def _blur(planes: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
     return out
 
 
-@contextmanager
-def _one_torch_thread() -> Iterator[None]:
-    """Run torch single-threaded inside the block (restored after).
-
-    MS-SSIM is a few dozen memory-bound element-wise passes: extra intra-op threads gain
-    little on an idle machine and, busy-waiting, cost 5x in CPU and wall time on a busy one.
-    """
-    previous = torch.get_num_threads()
-    if previous == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def _planes(image: np.ndarray) -> torch.Tensor:
     """``(H, W, C)`` or ``(H, W)`` 8-bit samples as a float32 ``(C, H, W)`` tensor.
 
@@ -136,7 +119,7 @@ class MsSsim:
         self.levels: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
         """Per scale: centred reference, its local mean (centred) and local variance."""
         x = _planes(reference)
-        with torch.no_grad(), _one_torch_thread():
+        with torch.no_grad(), torch_threads(1):
             for level in range(len(MS_SSIM_WEIGHTS)):
                 xc = x - self.offset
                 mu_x, xx = _blur(torch.cat([xc, xc * xc]), self.window).split(xc.shape[0])
@@ -174,7 +157,7 @@ class MsSsim:
         y = _planes(test)
         weights = torch.tensor(MS_SSIM_WEIGHTS, dtype=torch.float64)
         terms = []
-        with torch.no_grad(), _one_torch_thread():
+        with torch.no_grad(), torch_threads(1):
             for level in range(len(MS_SSIM_WEIGHTS)):
                 ssim, cs = self._terms(level, y)
                 if level < len(MS_SSIM_WEIGHTS) - 1:

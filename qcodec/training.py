@@ -11,17 +11,18 @@ same weights as an uninterrupted one. The finished network is exported as a mode
 from __future__ import annotations
 
 import hashlib
+import io
 import math
-import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image as PILImage
 
+from qcodec.data.files import read_bytes, write_bytes_atomic
 from qcodec.data.image_folder import image_files
+from qcodec.data.image_io import decode_image_bytes
 from qcodec.errors import InvalidInputError
 from qcodec.models.autoencoder import LIKELIHOOD_BOUND, SKIP_OUTPUT_SCALE, STRIDE, FactorizedAutoencoder, rate_distortion_loss
 
@@ -103,10 +104,11 @@ def load_training_images(folder: Path, patch: int) -> list[torch.Tensor]:
     images = []
     for path in image_files(folder):
         try:
-            with PILImage.open(path) as img:
-                pixels = np.asarray(img.convert("RGB"))
-        except (OSError, ValueError, PILImage.DecompressionBombError) as exc:
-            raise InvalidInputError(f"training image {path} cannot be read ({exc.__class__.__name__})") from None
+            pixels = decode_image_bytes(read_bytes(path), str(path)).pixels
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"training image {path} cannot be read ({exc})") from None
+        if pixels.shape[2] == 1:
+            pixels = np.repeat(pixels, 3, axis=2)
         if min(pixels.shape[:2]) >= patch:
             images.append(torch.from_numpy(pixels.copy()).permute(2, 0, 1))
     if not images:
@@ -169,9 +171,9 @@ def fit_density_(model: FactorizedAutoencoder, images: list[torch.Tensor], gener
 
 
 def _save_atomic(obj: dict, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    write_bytes_atomic(path, buffer.getvalue())
 
 
 def _recipe(config: dict) -> dict:

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from qcodec.entropy import TABLE_PRECISION, FrequencyTable, frequency_table
+from qcodec.data.files import write_bytes_atomic
 from qcodec.errors import BitstreamError, InvalidInputError
 from qcodec.models.autoencoder import FactorizedAutoencoder
 
@@ -74,10 +75,10 @@ def latent_tables(network: FactorizedAutoencoder) -> list[FrequencyTable]:
         InvalidInputError: a channel's density reaches beyond ``±SUPPORT_LIMIT``.
     """
     masses = network.density.bin_masses(-SUPPORT_LIMIT, SUPPORT_LIMIT).numpy()
+    below_support = network.density.cdf(-SUPPORT_LIMIT - 0.5).numpy()
     tables = []
-    for channel, row in enumerate(masses):
+    for channel, (row, below) in enumerate(zip(masses, below_support)):
         cdf = np.cumsum(row)
-        below = float(network.density.cdf_at(channel, -SUPPORT_LIMIT - 0.5))
         first = int(np.searchsorted(below + cdf, TAIL_MASS))
         last = int(np.searchsorted(below + cdf, 1.0 - TAIL_MASS))
         if first == 0 or last >= len(row) - 1:
@@ -114,9 +115,7 @@ def save_model_file(network: FactorizedAutoencoder, path: Path, model_id: int, l
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(buffer.getvalue())
-    os.replace(tmp, path)
+    write_bytes_atomic(path, buffer.getvalue())
 
 
 def checksum(data: bytes) -> int:
@@ -161,12 +160,17 @@ def load_model_file(path: str | Path) -> AEModel:
     return _load(path.resolve(), path.stat().st_mtime_ns)
 
 
+def _model_files(folder: Path) -> list[Path]:
+    """Model files in ``folder``: ``ae-*.pt``, sorted by name."""
+    return sorted(folder.glob("ae-*.pt"))
+
+
 def _search_path() -> list[Path]:
     extra = [Path(p) for p in os.environ.get(MODEL_PATH_ENV, "").split(os.pathsep) if p]
     files: list[Path] = []
     for entry in [BUNDLED_DIR, *extra]:
         if entry.is_dir():
-            files += sorted(entry.glob("ae-*.pt"))
+            files += _model_files(entry)
         elif entry.is_file():
             files.append(entry)
     return files
@@ -174,7 +178,7 @@ def _search_path() -> list[Path]:
 
 def bundled_models() -> list[AEModel]:
     """The models shipped with qcodec, by quality (1 = lowest rate)."""
-    return sorted((load_model_file(p) for p in sorted(BUNDLED_DIR.glob("ae-*.pt"))), key=lambda m: m.model_id)
+    return sorted((load_model_file(p) for p in _model_files(BUNDLED_DIR)), key=lambda m: m.model_id)
 
 
 def find_model(model_id: int, version: int, digest: int) -> AEModel:

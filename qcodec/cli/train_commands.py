@@ -11,7 +11,7 @@ import typer
 
 from qcodec.cli.console import interactive, phase_progress, report_console, user_errors
 from qcodec.errors import InvalidInputError
-from qcodec.training import TrainConfig, TrainProgress, check_config, train_autoencoder
+from qcodec.training import TrainConfig, TrainProgress, train_autoencoder
 from qcodec.zoo import load_model_file, save_model_file
 
 train_app = typer.Typer(help="Train the learned models qcodec ships (the autoencoder codec's quality levels).", no_args_is_help=True)
@@ -59,7 +59,6 @@ def train_ae(
             channels=channels if channels is not None else (start_model or DEFAULTS).channels,
             latent_channels=latent_channels if latent_channels is not None else (start_model or DEFAULTS).latent_channels,
         )
-        check_config(config)
         start = time.perf_counter()
         with phase_progress(interactive(verbose)) as update:
             last: list[TrainProgress] = []

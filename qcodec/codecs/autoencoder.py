@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from qcodec.bitstream import ByteReader, ByteWriter, Container, pack, unpack
+from qcodec.bitstream import ByteReader, ByteWriter, Container, pack
 from qcodec.codecs.base import Codec, EncodeResult, ProgressCallback
 from qcodec.codecs.inr import resolve_device
 from qcodec.data.image_io import Image
@@ -77,10 +77,7 @@ class AutoencoderCodec(Codec):
         return [m.quality for m in bundled_models()]
 
     def _candidates(self, options: Mapping[str, Any]) -> list[AEModel]:
-        unknown = set(options) - set(self.options)
-        if unknown:
-            flags = ", ".join(f"--{k.replace('_', '-')}" for k in sorted(unknown))
-            raise InvalidInputError(f"option {flags} does not apply to model {self.name}")
+        self.check_options(options)
         quality, bpp = options.get("quality"), options.get("bpp")
         if quality is not None and bpp is not None:
             raise InvalidInputError("give either --quality or --bpp, not both")
@@ -108,24 +105,29 @@ class AutoencoderCodec(Codec):
             raise InvalidInputError(f"the autoencoder codes images of at most {MAX_AE_PIXELS} pixels, got {image.num_pixels}")
         device = resolve_device(options.get("device") or "auto")
         x = _to_tensor(image)
-        results = [self._encode_with(model, image, x, device) for model in candidates]
+        coded = [(model, *self._code(model, image, x, device)) for model in candidates]
         target = options.get("bpp")
-        if target is None:
-            return results[0]
-        return min(results, key=lambda r: abs(len(r.data) * 8 / image.num_pixels - target))
+        model, data, y, details = coded[0] if target is None else min(
+            coded, key=lambda c: abs(len(c[1]) * 8 / image.num_pixels - target)
+        )
+        # The rounded latents are exactly what the (lossless) ANS payload decodes to.
+        return EncodeResult(data, self._reconstruct(model, y, image.height, image.width, image.channels), details)
 
-    def _encode_with(self, model: AEModel, image: Image, x: torch.Tensor, device: torch.device) -> EncodeResult:
+    def _code(
+        self, model: AEModel, image: Image, x: torch.Tensor, device: torch.device
+    ) -> tuple[bytes, torch.Tensor, dict[str, Any]]:
+        """The stream of ``x`` under ``model``, its integer latents ``(1, M, h, w)`` and report details."""
         network = model.network if device.type == "cpu" else copy.deepcopy(model.network).to(device)
         y = network.analyse(x.to(device))[0].cpu()
         lo = torch.tensor([t.lo for t in model.tables], dtype=torch.int32)[:, None, None]
         hi = torch.tensor([t.hi for t in model.tables], dtype=torch.int32)[:, None, None]
         clamped = int(((y < lo) | (y > hi)).sum())
-        y = torch.maximum(torch.minimum(y, hi), lo).numpy()
+        y = torch.maximum(torch.minimum(y, hi), lo)
         header = ByteWriter()
         header.u8(model.model_id)
         header.u8(model.version)
         header.u32(model.checksum)
-        payload = encode_with_tables([channel.reshape(-1) for channel in y], model.tables)
+        payload = encode_with_tables([channel.reshape(-1).numpy() for channel in y], model.tables)
         container = Container(
             codec_id=self.codec_id,
             width=image.width,
@@ -133,7 +135,6 @@ class AutoencoderCodec(Codec):
             channels=image.channels,
             sections={SECTION_MODEL: header.getvalue(), SECTION_PAYLOAD: payload},
         )
-        data = pack(container)
         details = {
             "quality": model.quality,
             "lambda": model.lmbda,
@@ -141,7 +142,7 @@ class AutoencoderCodec(Codec):
             "latent_shape": list(y.shape),
             "clamped_latents": clamped,
         }
-        return EncodeResult(data, self._decode_with(model, unpack(data)), details)
+        return pack(container), y[None], details
 
     def _model_of(self, container: Container) -> tuple[int, int, int]:
         if set(container.sections) != {SECTION_MODEL, SECTION_PAYLOAD}:
@@ -162,8 +163,13 @@ class AutoencoderCodec(Codec):
         h, w = latent_size(container.height, container.width)
         symbols = decode_with_tables(model.tables, h * w, container.section(SECTION_PAYLOAD))
         y = torch.from_numpy(np.stack(symbols).reshape(1, len(symbols), h, w))
-        x_hat = model.network.synthesize(y)[0, :, : container.height, : container.width]
-        if container.channels == 1:
+        return self._reconstruct(model, y, container.height, container.width, container.channels)
+
+    @staticmethod
+    def _reconstruct(model: AEModel, y: torch.Tensor, height: int, width: int, channels: int) -> np.ndarray:
+        """``uint8 (H, W, C)`` image of integer latents ``y (1, M, h, w)``: synthesis on the CPU, crop, round."""
+        x_hat = model.network.synthesize(y)[0, :, :height, :width]
+        if channels == 1:
             x_hat = x_hat.mean(dim=0, keepdim=True)
         return torch.round(x_hat * 255.0).to(torch.uint8).permute(1, 2, 0).numpy()
 

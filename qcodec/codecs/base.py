@@ -11,6 +11,7 @@ import numpy as np
 
 from qcodec.bitstream import Container
 from qcodec.data.image_io import Image
+from qcodec.errors import InvalidInputError
 from qcodec.fit import FitProgress
 
 ProgressCallback = Callable[[FitProgress], None]
@@ -51,6 +52,13 @@ class Codec(ABC):
     @abstractmethod
     def decode(self, container: Container) -> np.ndarray:
         """Reconstruct the ``uint8 (H, W, C)`` image from a parsed stream."""
+
+    def check_options(self, options: Mapping[str, Any]) -> None:
+        """Refuse options this codec does not take (:class:`~qcodec.errors.InvalidInputError` naming the flags)."""
+        unknown = set(options) - set(self.options)
+        if unknown:
+            flags = ", ".join(f"--{k.replace('_', '-')}" for k in sorted(unknown))
+            raise InvalidInputError(f"option {flags} does not apply to model {self.name}")
 
     def fingerprint(self) -> str:
         """What besides qcodec's version fixes this codec's output (e.g. bundled model checksums); for caches."""

@@ -183,10 +183,7 @@ class INRCodec(Codec):
 
     def settings(self, options: Mapping[str, Any], image: Image) -> INRSettings:
         """Validate ``options`` and resolve the architecture and training configuration."""
-        unknown = set(options) - set(self.options)
-        if unknown:
-            flags = ", ".join(f"--{k.replace('_', '-')}" for k in sorted(unknown))
-            raise InvalidInputError(f"option {flags} does not apply to model {self.name}")
+        self.check_options(options)
         for name in ("steps", "batch_size"):
             _positive(options, name, 1, integer=True)
         _positive(options, "qat_steps", 0, integer=True)
@@ -259,8 +256,7 @@ class INRCodec(Codec):
         fit(model, coords, targets, settings.fit, seed=settings.seed, progress=progress)
         masks = None
         if settings.prune:
-            generator = torch.Generator().manual_seed(settings.seed)
-            masks = qaoa_prune_(self.prunable_parameters(model), settings.prune, generator=generator)
+            masks = qaoa_prune_(self.prunable_parameters(model), settings.prune)  # deterministic: no entanglement draws
         bits = allocate_bits(
             {name: p.detach() for name, p in model.named_parameters()},
             settings.bits,

@@ -36,9 +36,10 @@ FRONTIER_EMBEDS = (12, 18, 24, 36, 48, 72, 96, 144, 192, 288, 384)
 
 def _param_groups(model: nn.Module, lr: float) -> list[dict]:
     """The paper's AdamW setting: lr 1e-1 for the quantum angles, ``lr`` for the classical layers."""
-    quantum = {id(p) for p in model.quantum_parameters()}
-    classical = [p for p in model.parameters() if id(p) not in quantum]
-    return [{"params": model.quantum_parameters(), "lr": QuinrCodec.quantum_lr}, {"params": classical, "lr": lr}]
+    quantum = list(model.quantum_parameters())
+    ids = {id(p) for p in quantum}
+    classical = [p for p in model.parameters() if id(p) not in ids]
+    return [{"params": quantum, "lr": QuinrCodec.quantum_lr}, {"params": classical, "lr": lr}]
 
 
 class QuinrCodec(INRCodec):

@@ -24,13 +24,13 @@ from __future__ import annotations
 import pickle
 import tarfile
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import torch
 from PIL import Image
 
 from qcodec.data.download import fetch, verify
+from qcodec.data.mnist import LabelledImages
 from qcodec.errors import InvalidInputError
 
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -51,14 +51,6 @@ STD: tuple[float, float, float] = (0.2470, 0.2435, 0.2616)
 
 SPLITS = ("train", "test")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
-
-
-class LabelledImages(NamedTuple):
-    """A CIFAR-10 split: ``images (N, 3, 32, 32) uint8``, ``labels (N,) int64``, and where it came from."""
-
-    images: torch.Tensor
-    labels: torch.Tensor
-    source: str
 
 
 def normalize(images: torch.Tensor) -> torch.Tensor:

@@ -51,7 +51,7 @@ SPLITS = ("train", "test")
 
 
 class LabelledImages(NamedTuple):
-    """An MNIST split: ``images (N, 1, 28, 28) uint8``, ``labels (N,) int64``, and where it came from."""
+    """A labelled split (MNIST, CIFAR-10): ``images (N, C, H, W) uint8``, ``labels (N,) int64``, and where it came from."""
 
     images: torch.Tensor
     labels: torch.Tensor

@@ -18,9 +18,9 @@ from __future__ import annotations
 import io
 import json
 import math
+import statistics
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from qcodec.data import cifar10, medmnist, mnist
 from qcodec.data.files import write_bytes_atomic
 from qcodec.errors import InvalidInputError
 from qcodec.models import hqnn, quanv
+from qcodec.threads import torch_threads
 
 DATASETS: tuple[str, ...] = ("mnist", "cifar10", "medmnist")
 SPLIT_SEED = 0
@@ -354,27 +355,12 @@ class ClassifyResult:
 
 
 def _mean(xs: list[float]) -> float:
-    return sum(xs) / len(xs)
+    return statistics.fmean(xs)
 
 
 def _std(xs: list[float]) -> float:
     """Sample standard deviation (n - 1), 0 for fewer than two values."""
-    if len(xs) < 2:
-        return 0.0
-    m = _mean(xs)
-    return math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
-
-
-@contextmanager
-def torch_threads(threads: int | None) -> Iterator[int]:
-    """Run with ``threads`` CPU threads (None: unchanged); yields the number in use."""
-    before = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        yield torch.get_num_threads()
-    finally:
-        torch.set_num_threads(before)
+    return statistics.stdev(xs) if len(xs) >= 2 else 0.0
 
 
 @torch.no_grad()

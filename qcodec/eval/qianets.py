@@ -70,6 +70,7 @@ from qcodec.netcompress import (
 )
 from qcodec.netcompress.latency import LatencyStats
 from qcodec.netcompress.low_rank import FactorReport
+from qcodec.threads import torch_threads
 
 Progress = Callable[[str, int, int], None]
 """``progress(phase, done, total)``: called as work advances (phase names are stable strings)."""
@@ -396,12 +397,8 @@ def run_qianets(config: QianetsConfig, progress: Progress | None = None) -> Qian
     """
     c = config.resolved()
     report_progress: Progress = progress or (lambda phase, done, total: None)
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(c.threads)
-    try:
+    with torch_threads(c.threads):
         return _run(c, report_progress)
-    finally:
-        torch.set_num_threads(previous_threads)
 
 
 def _run(c: QianetsConfig, progress: Progress) -> QianetsReport:

@@ -24,8 +24,7 @@ from __future__ import annotations
 import io
 import math
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ import torch.nn.functional as F
 from qcodec.data.mnist import load_mnist, split_indices
 from qcodec.errors import InvalidInputError
 from qcodec.models.qmae import READOUTS, QMAE, SmallResNet, patch_grid, patch_shape, probabilities_to_image
+from qcodec.threads import torch_threads
 
 Tensor = torch.Tensor
 
@@ -247,18 +247,6 @@ def ssim(a: Tensor, b: Tensor, data_range: float = 1.0, window: int = 11, sigma:
 
 
 # --------------------------------------------------------------------------- training
-@contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run with ``n`` torch CPU threads, restoring the previous setting afterwards."""
-    previous = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def train_autoencoder(
     model: QMAE,
     images: Tensor,

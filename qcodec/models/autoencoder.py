@@ -125,10 +125,10 @@ class FactorizedDensity(nn.Module):
         return mass.reshape(channels, batch, height, width).permute(1, 0, 2, 3)
 
     @torch.no_grad()
-    def cdf_at(self, channel: int, value: float) -> float:
-        """Channel ``channel``'s cumulative distribution at ``value`` (float64 sigmoid of the logit)."""
+    def cdf(self, value: float) -> torch.Tensor:
+        """Every channel's cumulative distribution at ``value``: ``(C,)`` float64."""
         logits = self.logits_cdf(torch.full((self.matrices[0].shape[0], 1, 1), float(value)))
-        return float(torch.sigmoid(logits[channel, 0, 0].double()))
+        return torch.sigmoid(logits.double()).reshape(-1)
 
     @torch.no_grad()
     def bin_masses(self, lo: int, hi: int) -> torch.Tensor:

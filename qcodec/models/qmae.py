@@ -138,7 +138,6 @@ class QMAE(nn.Module):
         patch: tuple[int, int] = (8, 8),
         trash_wires: Sequence[int] | None = None,
         mask_token: bool = True,
-        token_init: float = 0.0,
     ) -> None:
         super().__init__()
         side = math.isqrt(2**n_qubits)
@@ -152,7 +151,7 @@ class QMAE(nn.Module):
         self.pairs = qubit_pairs(n_qubits)
         self.theta = nn.Parameter(torch.zeros(len(self.pairs) * BLOCK_PARAMS))
         if mask_token:
-            self.mask_token: nn.Parameter | None = nn.Parameter(torch.full(self.patch, float(token_init)))
+            self.mask_token: nn.Parameter | None = nn.Parameter(torch.zeros(self.patch))
         else:
             self.register_parameter("mask_token", None)
         block = wang_block(Circuit(2), 0, 1)

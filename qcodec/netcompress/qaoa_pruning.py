@@ -116,7 +116,7 @@ def qaoa_select(
     if not 0.0 <= p_entangle <= 1.0:
         raise ValueError(f"P_entangle must be in [0, 1], got {p_entangle}")
     n = log_probs.numel()
-    scores = log_probs.reshape(-1).to(torch.float64)
+    scores = log_probs.reshape(-1).to("cpu", torch.float64)  # masks are built on the CPU
     before = torch.zeros(n, dtype=torch.bool) if already_pruned is None else already_pruned.reshape(-1).clone()
     limit = max(0, n - min_keep)
     extra = max(0, min(target_pruned, limit) - int(before.sum()))

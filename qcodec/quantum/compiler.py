@@ -353,7 +353,3 @@ def compile_circuit(circuit: Circuit, from_zero: bool = True) -> Program:
         prefix, rest = None, list(circuit.ops)
     return Program(circuit.n_qubits, prefix, _steps(_lower(rest)))
 
-
-def angle_source(angle: Param | Input | Const) -> str:
-    """``"param"``, ``"input"`` or ``"const"``."""
-    return "param" if isinstance(angle, Param) else "input" if isinstance(angle, Input) else "const"

@@ -71,7 +71,8 @@ def _real_dtype(angles: Sequence[Tensor]) -> torch.dtype:
     return dtype
 
 
-def _complex_of(dtype: torch.dtype) -> torch.dtype:
+def complex_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The complex dtype matching real ``dtype`` (complex128 for float64, else complex64)."""
     return torch.complex128 if dtype == torch.float64 else torch.complex64
 
 
@@ -210,7 +211,7 @@ def gate_matrix(name: str, angles: Sequence[Tensor | float] = (), dtype: torch.d
     ts = [a if isinstance(a, Tensor) else torch.tensor(float(a), dtype=torch.float64) for a in angles]
     m = spec.matrix(ts)
     if dtype is None and ts:
-        dtype = _complex_of(_real_dtype(ts))
+        dtype = complex_dtype(_real_dtype(ts))
     return m.to(dtype) if dtype is not None else m
 
 

@@ -30,7 +30,7 @@ import torch
 from qcodec.quantum import compiler as C
 from qcodec.quantum import kernels as K
 from qcodec.quantum.circuit import AmplitudeEmbedding, Circuit, Operation
-from qcodec.quantum.gates import GATES
+from qcodec.quantum.gates import GATES, complex_dtype
 from qcodec.quantum.kernels import angle_table
 from qcodec.quantum.measurements import Measurement, State
 
@@ -41,7 +41,6 @@ Tensor = torch.Tensor
 class _Ctx:
     """Per-call tensors: ``params (P, n_params)``, ``inputs (P, B, n_inputs)`` or None."""
 
-    n: int
     params: Tensor
     inputs: Tensor | None
     P: int
@@ -49,10 +48,6 @@ class _Ctx:
     rdtype: torch.dtype
     cdtype: torch.dtype
     device: torch.device
-
-
-def _cdtype(rdtype: torch.dtype) -> torch.dtype:
-    return torch.complex128 if rdtype == torch.float64 else torch.complex64
 
 
 class TorchSimulator:
@@ -114,7 +109,7 @@ class TorchSimulator:
             if False not in self._programs:
                 self._programs[False] = C.compile_circuit(self.circuit, False)
             program = self._programs[False]
-            state = self._initial(initial_state, ctx, batch, p_batched)
+            state = self._initial(initial_state, ctx, p_batched)
         for step in program.steps:
             if isinstance(step, C.DiagStep):
                 state = K.phase_multiply(state, self._diag_angle(step, ctx, static=False))
@@ -136,7 +131,7 @@ class TorchSimulator:
         params = K.as_tensor(params, "params")
         rdtype = params.dtype if params is not None and params.is_floating_point() else torch.float64
         dim = 2**self.n_qubits
-        eye = torch.eye(dim, dtype=_cdtype(rdtype), device=None if params is None else params.device)
+        eye = torch.eye(dim, dtype=complex_dtype(rdtype), device=None if params is None else params.device)
         if params is not None and params.dim() == 2:
             eye = eye[:, None, :].expand(dim, params.shape[0], dim)
         sim = self if isinstance(self.measurement, State) else TorchSimulator(self.circuit, fuse=self.fuse)
@@ -189,10 +184,10 @@ class TorchSimulator:
         params = params.to(device=device, dtype=rdtype).reshape(P, self.n_params)
         if inputs is not None:
             inputs = inputs[..., : self.n_inputs].to(rdtype).reshape(B, P, self.n_inputs).transpose(0, 1)
-        ctx = _Ctx(self.n_qubits, params, inputs, P, B, rdtype, _cdtype(rdtype), device)
+        ctx = _Ctx(params, inputs, P, B, rdtype, complex_dtype(rdtype), device)
         return ctx, batch, p_batched
 
-    def _initial(self, state: Tensor, ctx: _Ctx, batch, p_batched: bool) -> Tensor:
+    def _initial(self, state: Tensor, ctx: _Ctx, p_batched: bool) -> Tensor:
         state = state.to(ctx.cdtype).reshape(ctx.B, ctx.P if p_batched else 1, -1)
         return state.transpose(0, 1)
 
