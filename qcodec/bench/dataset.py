@@ -9,13 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from qcodec.data.files import read_bytes
+from qcodec.data.image_folder import IMAGE_SUFFIXES, image_files
 from qcodec.data.image_io import Image, decode_image_bytes
 from qcodec.data.kodak import KODAK_COUNT, kodak_paths
 from qcodec.errors import InvalidInputError
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".pnm", ".webp")
-"""File types a folder dataset is scanned for (others are ignored)."""
-
 
 @dataclass(frozen=True)
 class BenchImage:
@@ -85,9 +82,9 @@ def folder_images(folder: Path) -> list[Path]:
     """
     if not folder.is_dir():
         raise InvalidInputError(f"dataset must be 'kodak' or a folder of images; no such folder: {folder}")
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    files = image_files(folder)
     if not files:
-        raise InvalidInputError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+        raise InvalidInputError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {folder}")
     return files
 
 

@@ -30,6 +30,7 @@ import torch
 from PIL import Image
 
 from qcodec.data.download import fetch, verify
+from qcodec.data.image_folder import image_files
 from qcodec.data.mnist import LabelledImages
 from qcodec.errors import InvalidInputError
 
@@ -50,7 +51,6 @@ STD: tuple[float, float, float] = (0.2470, 0.2435, 0.2616)
 """Per-channel mean and standard deviation of the official training set, pixels in [0, 1]."""
 
 SPLITS = ("train", "test")
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 
 
 def normalize(images: torch.Tensor) -> torch.Tensor:
@@ -119,7 +119,7 @@ def _read_image_folder(folder: Path, per_class: int | None) -> tuple[np.ndarray,
         raise InvalidInputError(f"{folder} has folders that are not CIFAR-10 classes: {', '.join(unknown)}")
     images, labels = [], []
     for label, name in enumerate(CLASSES):
-        files = sorted(p for p in (folder / name).glob("*") if p.suffix.lower() in IMAGE_SUFFIXES) if name in present else []
+        files = image_files(folder / name) if name in present else []
         for path in files[:per_class] if per_class is not None else files:
             try:
                 with Image.open(path) as image:

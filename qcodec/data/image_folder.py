@@ -21,7 +21,8 @@ from PIL import Image
 
 from qcodec.errors import InvalidInputError
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff"})
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".ppm", ".pgm", ".pnm", ".webp"})
+"""File types image folders are scanned for (others are ignored)."""
 
 
 class FolderImages(NamedTuple):

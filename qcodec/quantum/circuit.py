@@ -86,6 +86,11 @@ class Operation:
             return [replace(self, angles=(-self.angles[0],))]
         raise ValueError(f"no adjoint rule for gate {self.name}")  # pragma: no cover
 
+    def rot_split(self) -> list[Operation]:
+        """A ``Rot(a, b, c)`` as the operations ``RZ(a), RY(b), RZ(c)`` in time order (``RZ(c) RY(b) RZ(a)``)."""
+        a, b, c = self.angles
+        return [Operation("RZ", self.wires, (a,)), Operation("RY", self.wires, (b,)), Operation("RZ", self.wires, (c,))]
+
 
 @dataclass(frozen=True)
 class AmplitudeEmbedding:

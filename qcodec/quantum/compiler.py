@@ -199,9 +199,8 @@ def _lower_local_layer(layer: list[Operation], emit: list) -> None:
         w = op.wires[0]
         statics, slots = per_wire.setdefault(w, ([[]], []))
         pieces = [op]
-        if op.name == "Rot" and op.is_dynamic:  # Rot(a, b, c) = RZ(c) RY(b) RZ(a)
-            a, b, c = op.angles
-            pieces = [Operation("RZ", (w,), (a,)), Operation("RY", (w,), (b,)), Operation("RZ", (w,), (c,))]
+        if op.name == "Rot" and op.is_dynamic:
+            pieces = op.rot_split()
         for p in pieces:
             if not p.is_dynamic:
                 statics[-1].append(p)

@@ -75,12 +75,7 @@ class WirePlan:
 def _unrolled(ops: list[Operation]) -> list[Operation]:
     out: list[Operation] = []
     for op in ops:
-        if op.name == "Rot":  # Rot(a, b, c) = RZ(c) RY(b) RZ(a)
-            a, b, c = op.angles
-            w = op.wires
-            out += [Operation("RZ", w, (a,)), Operation("RY", w, (b,)), Operation("RZ", w, (c,))]
-        else:
-            out.append(op)
+        out += op.rot_split() if op.name == "Rot" else [op]
     return out
 
 
