@@ -37,7 +37,7 @@ FORMAT_VERSION = 1
 HEADER_SIZE = 15
 CRC_SIZE = 4
 
-SECTION_NAMES = {1: "model", 2: "tensors", 3: "payload"}
+SECTION_NAMES = {1: "model", 2: "tensors", 3: "payload", 4: "latents"}
 """Section tags defined by format version 1 (``docs/bitstream.md``)."""
 
 

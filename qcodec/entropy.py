@@ -126,7 +126,7 @@ def encode_arrays(arrays: Sequence[np.ndarray]) -> tuple[list[EntropyModel], byt
     return models, coder.get_compressed().astype("<u4").tobytes()
 
 
-def _ans_decoder(words: bytes) -> constriction.stream.stack.AnsCoder:
+def ans_decoder(words: bytes) -> constriction.stream.stack.AnsCoder:
     """An ANS coder holding ``words`` (little-endian ``uint32``), ready to decode."""
     if len(words) % 4:
         raise BitstreamError("entropy-coded payload is not a whole number of 32-bit words")
@@ -142,7 +142,7 @@ def decode_arrays(models: Sequence[EntropyModel], sizes: Sequence[int], words: b
     Raises:
         BitstreamError: the words do not decode under the given models.
     """
-    coder = _ans_decoder(words)
+    coder = ans_decoder(words)
     try:
         out = []
         for model, size in zip(models, sizes):
@@ -252,7 +252,7 @@ def decode_with_tables(tables: Sequence[FrequencyTable], size: int, words: bytes
     Raises:
         BitstreamError: the words do not decode, or are not all consumed.
     """
-    coder = _ans_decoder(words)
+    coder = ans_decoder(words)
     try:
         out = [np.asarray(coder.decode(table.constriction_model(), size), dtype=np.int32) + table.lo for table in tables]
     except Exception as exc:  # constriction reports bad data with assorted exception types

@@ -31,12 +31,14 @@ from qcodec.bench import (
     get_bench_codec,
     load_images,
     parse_codecs,
+    parse_levels,
     parse_rates,
     plan_bench,
     read_references,
     run_plan,
 )
 from qcodec.bench.dataset import parse_selection
+from qcodec.bench.models import QcodecModel
 from qcodec.bench.results import aggregate, read_curve, write_curve
 from qcodec.cli.app import app
 from qcodec.data import kodak
@@ -392,3 +394,14 @@ def _has_matplotlib() -> bool:
     except ImportError:
         return False
     return True
+
+
+def test_qualities_choose_the_levels_of_models_that_have_them():
+    grid = QcodecModel("grid")
+    points = grid.rate_points(SweepConfig(steps=7, qualities=parse_levels("1, 3")))
+    assert [p.options for p in points] == [{"quality": 1, "steps": 7}, {"quality": 3, "steps": 7}]
+    assert len(grid.rate_points(SweepConfig(steps=7))) == len(grid.codec.quality_levels())
+    with pytest.raises(InvalidInputError, match="no quality level 9"):
+        grid.rate_points(SweepConfig(qualities=(9,)))
+    with pytest.raises(InvalidInputError, match="integers"):
+        parse_levels("2,best")

@@ -16,7 +16,7 @@ The ``qcodec bench`` command (:mod:`qcodec.cli.bench_commands`) strings these to
 
 from qcodec.bench.bd import BDRow, bd_table, find_curve
 from qcodec.bench.cache import ResultCache, default_cache_root
-from qcodec.bench.catalog import DEFAULT_CODECS, bench_codec_names, get_bench_codec, parse_codecs, parse_names, parse_rates
+from qcodec.bench.catalog import DEFAULT_CODECS, bench_codec_names, get_bench_codec, parse_codecs, parse_levels, parse_names, parse_rates
 from qcodec.bench.codecs import RatePoint, SweepConfig
 from qcodec.bench.dataset import BenchImage, load_images
 from qcodec.bench.results import Curve, ImageResult, read_references
@@ -40,6 +40,7 @@ __all__ = [
     "get_bench_codec",
     "load_images",
     "parse_codecs",
+    "parse_levels",
     "parse_names",
     "parse_rates",
     "plan_bench",

@@ -70,6 +70,21 @@ def parse_rates(text: str | None, flag: str = "--bpp") -> tuple[float, ...] | No
     return rates
 
 
+def parse_levels(text: str | None) -> tuple[int, ...] | None:
+    """Comma-separated quality levels (``--qualities 2,3``); ``None`` when not given.
+
+    Raises:
+        InvalidInputError: an empty list or a non-integer.
+    """
+    names = parse_names(text, "--qualities")
+    if names is None:
+        return None
+    try:
+        return tuple(int(name) for name in names)
+    except ValueError:
+        raise InvalidInputError(f"--qualities takes integers, got {text!r}") from None
+
+
 def parse_names(text: str | None, flag: str) -> tuple[str, ...] | None:
     """Comma-separated names (``--presets tiny,small``); ``None`` when not given.
 

@@ -63,12 +63,14 @@ class SweepConfig:
         presets: INR size presets to run (``--presets``); ``None`` runs all of a model's presets.
         steps: INR fitting steps (``--steps``).
         qat_steps: INR quantization-aware fine-tuning steps; ``None`` uses ``steps // 10``.
+        qualities: quality levels to run for models that have them (``--qualities``); ``None`` runs all.
     """
 
     targets: tuple[float, ...] | None = None
     presets: tuple[str, ...] | None = None
     steps: int = 200
     qat_steps: int | None = None
+    qualities: tuple[int, ...] | None = None
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """qcodec's own models (``coin``, ``quinr``, ``ae``, ...) as benchmark codecs, through :mod:`qcodec.api`.
 
 Rate points are a model's size presets (``--presets``; all of them by default), its
-quality levels (``ae``: every bundled model), or ``--bpp`` targets for models that take a
+quality levels (``--qualities``, all by default: ``ae``'s bundled models, ``grid``'s lambdas), or ``--bpp`` targets for models that take a
 ``bpp`` option. INR models are fitted for
 ``--steps`` optimizer steps plus ``--qat-steps`` (default ``steps // 10``) of
 quantization-aware fine-tuning; options a model does not take are not passed.
@@ -52,8 +52,15 @@ class QcodecModel(BenchCodec):
             if "bpp" not in self.codec.options:
                 return []
             return [RatePoint(f"{t:.3g} bpp", {"bpp": t, **training}) for t in config.targets]
-        if self.codec.quality_levels():
-            return [RatePoint(f"q={q}", {"quality": q, **training}) for q in self.codec.quality_levels()]
+        levels = self.codec.quality_levels()
+        if levels:
+            chosen_levels = levels if config.qualities is None else list(config.qualities)
+            missing = [q for q in chosen_levels if q not in levels]
+            if missing:
+                raise InvalidInputError(
+                    f"model {self.name} has no quality level {missing[0]} (choose from: {', '.join(map(str, levels))})"
+                )
+            return [RatePoint(f"q={q}", {"quality": q, **training}) for q in chosen_levels]
         if not self.presets:
             return [RatePoint("default", training)]
         chosen = self.presets if config.presets is None else list(config.presets)

@@ -27,13 +27,14 @@ RATE = "Rate"
 TRAINING = "Training"
 QUANTUM = "quINR"
 AUTOENCODER = "Autoencoder (--model ae)"
+GRID = "Latent grids (--model grid)"
 OUTPUT = "Output"
 
 
 def encode(
     input: Annotated[str, typer.Argument(help="Image to compress (PNG, JPEG, ...; '-' reads stdin).")],
     output: Annotated[str, typer.Argument(help="Where to write the .qic stream ('-' writes stdout).")],
-    model: Annotated[str, typer.Option("--model", "-m", help="Codec: coin (SIREN MLP), quinr (hybrid quantum INR) or ae (learned autoencoder).")] = "coin",
+    model: Annotated[str, typer.Option("--model", "-m", help="Codec: coin (SIREN MLP), quinr (hybrid quantum INR), ae (learned autoencoder) or grid (overfitted latent grids, Cool-chic style).")] = "coin",
     preset: Annotated[Optional[str], typer.Option(help="Named size: tiny, small, medium, large, xlarge.", rich_help_panel=RATE)] = None,
     bpp: Annotated[Optional[float], typer.Option(help="Target bits per pixel; picks the architecture predicted closest.", rich_help_panel=RATE)] = None,
     layers: Annotated[Optional[int], typer.Option(help="Network layers (overrides the preset).", rich_help_panel=RATE)] = None,
@@ -52,15 +53,17 @@ def encode(
     shuffle: Annotated[Optional[bool], typer.Option("--shuffle/--no-shuffle", help="Shuffled data re-uploading.", rich_help_panel=QUANTUM)] = None,
     activation: Annotated[Optional[str], typer.Option(help="Output activation: qrelu, m-qrelu or none.", rich_help_panel=QUANTUM)] = None,
     readout: Annotated[Optional[str], typer.Option(help="Probabilities to pixels: affine (learnable) or fixed.", rich_help_panel=QUANTUM)] = None,
-    quality: Annotated[Optional[int], typer.Option(help="Bundled quality level, 1 (smallest files) to 4.", rich_help_panel=AUTOENCODER)] = None,
+    quality: Annotated[Optional[int], typer.Option(help="Quality level: ae 1-4 (bundled models), grid 1-5 (preset lambdas); 1 gives the smallest files.", rich_help_panel=RATE)] = None,
     weights: Annotated[Optional[str], typer.Option(help="Model file from `qcodec train ae` (decoding needs it in QCODEC_MODEL_PATH).", rich_help_panel=AUTOENCODER)] = None,
+    lmbda: Annotated[Optional[float], typer.Option("--lambda", help="Rate-distortion trade-off: minimise bpp + lambda * 255^2 * MSE (larger: better quality, more bits).", rich_help_panel=GRID)] = None,
+    quantum_synthesis: Annotated[Optional[bool], typer.Option("--quantum-synthesis", help="Make one synthesis layer a 4-qubit parameterized circuit (qcodec's simulator).", rich_help_panel=GRID)] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.", rich_help_panel=OUTPUT)] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show progress even when not on a terminal.", rich_help_panel=OUTPUT)] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no report.", rich_help_panel=OUTPUT)] = False,
 ) -> None:
     """Compress an image into a .qic stream.
 
-    With coin and quinr a network is overfitted to the image, its weights quantized (sensitive tensors get extra bits), fine-tuned quantization-aware and entropy-coded; with ae a trained autoencoder maps the image to latents that are entropy-coded with the model's tables (no fitting, a few seconds). The report gives the size, the rate in bits per pixel and the PSNR of exactly what `qcodec decode` will produce.
+    With coin and quinr a network is overfitted to the image, its weights quantized (sensitive tensors get extra bits), fine-tuned quantization-aware and entropy-coded; with ae a trained autoencoder maps the image to latents that are entropy-coded with the model's tables (no fitting, a few seconds); with grid, latent grids and a tiny decoder are fitted by rate + lambda * distortion and the latents coded under an auto-regressive context model. The report gives the size, the rate in bits per pixel and the PSNR of exactly what `qcodec decode` will produce.
 
     Examples:
 
@@ -72,6 +75,8 @@ def encode(
 
       qcodec encode photo.png photo.qic --model ae --quality 2   # learned autoencoder, no fitting
 
+      qcodec encode photo.png photo.qic --model grid --lambda 0.004 --steps 2000   # latent grids
+
       cat a.png | qcodec encode - - | qcodec decode - out.png
     """
     options = {
@@ -79,6 +84,7 @@ def encode(
         "lr": lr, "qat_steps": qat_steps, "batch_size": batch_size, "seed": seed, "device": device,
         "qubits": qubits, "embed": embed, "backend": backend, "shuffle": shuffle, "activation": activation,
         "readout": readout, "prune": prune, "quality": quality, "weights": weights,
+        "lmbda": lmbda, "quantum_synthesis": quantum_synthesis,
     }
     given = {k: v for k, v in options.items() if v is not None}
     with user_errors():

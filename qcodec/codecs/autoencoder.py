@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from qcodec.bitstream import ByteReader, ByteWriter, Container, pack
+from qcodec.bitstream import ByteReader, ByteWriter, Container
 from qcodec.codecs.base import Codec, EncodeResult, ProgressCallback
 from qcodec.codecs.inr import resolve_device
 from qcodec.data.image_io import Image
@@ -128,13 +128,6 @@ class AutoencoderCodec(Codec):
         header.u8(model.version)
         header.u32(model.checksum)
         payload = encode_with_tables([channel.reshape(-1).numpy() for channel in y], model.tables)
-        container = Container(
-            codec_id=self.codec_id,
-            width=image.width,
-            height=image.height,
-            channels=image.channels,
-            sections={SECTION_MODEL: header.getvalue(), SECTION_PAYLOAD: payload},
-        )
         details = {
             "quality": model.quality,
             "lambda": model.lmbda,
@@ -142,7 +135,7 @@ class AutoencoderCodec(Codec):
             "latent_shape": list(y.shape),
             "clamped_latents": clamped,
         }
-        return pack(container), y[None], details
+        return self.pack(image, {SECTION_MODEL: header.getvalue(), SECTION_PAYLOAD: payload}), y[None], details
 
     def _model_of(self, container: Container) -> tuple[int, int, int]:
         if set(container.sections) != {SECTION_MODEL, SECTION_PAYLOAD}:

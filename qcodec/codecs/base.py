@@ -9,12 +9,31 @@ from typing import Any
 
 import numpy as np
 
-from qcodec.bitstream import Container
+from qcodec.bitstream import Container, pack
 from qcodec.data.image_io import Image
 from qcodec.errors import InvalidInputError
 from qcodec.fit import FitProgress
 
 ProgressCallback = Callable[[FitProgress], None]
+
+FLAG_NAMES = {"lmbda": "--lambda"}
+"""Option keys whose command-line flag is not ``--`` plus the key with dashes."""
+
+
+def flag_name(option: str) -> str:
+    """The command-line flag of option ``option`` (``batch_size`` -> ``--batch-size``)."""
+    return FLAG_NAMES.get(option, "--" + option.replace("_", "-"))
+
+
+def check_number(options: Mapping[str, Any], name: str, minimum: float, integer: bool) -> None:
+    """Refuse ``options[name]`` (when given) if it is not an integer (``integer``) or is below ``minimum`` or not finite."""
+    value = options.get(name)
+    if value is None:
+        return
+    if integer and (isinstance(value, bool) or not isinstance(value, int)):
+        raise InvalidInputError(f"{flag_name(name)} must be an integer, got {value!r}")
+    if not (value >= minimum and np.isfinite(value)):
+        raise InvalidInputError(f"{flag_name(name)} must be at least {minimum}, got {value}")
 
 
 @dataclass
@@ -53,11 +72,15 @@ class Codec(ABC):
     def decode(self, container: Container) -> np.ndarray:
         """Reconstruct the ``uint8 (H, W, C)`` image from a parsed stream."""
 
+    def pack(self, image: Image, sections: dict[int, bytes]) -> bytes:
+        """A complete ``.qic`` stream of this codec for ``image`` with ``sections`` (tag -> payload)."""
+        return pack(Container(self.codec_id, image.width, image.height, image.channels, sections=sections))
+
     def check_options(self, options: Mapping[str, Any]) -> None:
         """Refuse options this codec does not take (:class:`~qcodec.errors.InvalidInputError` naming the flags)."""
         unknown = set(options) - set(self.options)
         if unknown:
-            flags = ", ".join(f"--{k.replace('_', '-')}" for k in sorted(unknown))
+            flags = ", ".join(flag_name(k) for k in sorted(unknown))
             raise InvalidInputError(f"option {flags} does not apply to model {self.name}")
 
     def fingerprint(self) -> str:

@@ -26,8 +26,8 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from qcodec.bitstream import ByteReader, ByteWriter, Container, pack, unpack
-from qcodec.codecs.base import Codec, EncodeResult, ProgressCallback
+from qcodec.bitstream import ByteReader, ByteWriter, Container, unpack
+from qcodec.codecs.base import Codec, EncodeResult, ProgressCallback, check_number
 from qcodec.data.image_io import Image
 from qcodec.errors import InvalidInputError
 from qcodec.fit import FitConfig, fit
@@ -133,16 +133,6 @@ class INRSettings:
     prune: float = 0.0
 
 
-def _positive(options: Mapping[str, Any], name: str, minimum: float, integer: bool) -> None:
-    value = options.get(name)
-    if value is None:
-        return
-    if integer and (isinstance(value, bool) or not isinstance(value, int)):
-        raise InvalidInputError(f"--{name.replace('_', '-')} must be an integer, got {value!r}")
-    if not value >= minimum or (not integer and not np.isfinite(value)):
-        raise InvalidInputError(f"--{name.replace('_', '-')} must be at least {minimum}, got {value}")
-
-
 class INRCodec(Codec):
     """Base class of codecs that send the weights of a network overfitted to the image.
 
@@ -185,11 +175,11 @@ class INRCodec(Codec):
         """Validate ``options`` and resolve the architecture and training configuration."""
         self.check_options(options)
         for name in ("steps", "batch_size"):
-            _positive(options, name, 1, integer=True)
-        _positive(options, "qat_steps", 0, integer=True)
-        _positive(options, "seed", 0, integer=True)
+            check_number(options, name, 1, integer=True)
+        check_number(options, "qat_steps", 0, integer=True)
+        check_number(options, "seed", 0, integer=True)
         for name in ("lr", "bpp"):
-            _positive(options, name, 1e-12, integer=False)
+            check_number(options, name, 1e-12, integer=False)
         bits = self.default_bits if options.get("bits") is None else options["bits"]
         if not MIN_BITS <= bits <= MAX_BITS:
             raise InvalidInputError(f"--bits must be between {MIN_BITS} and {MAX_BITS}, got {bits}")
@@ -271,18 +261,10 @@ class INRCodec(Codec):
         encoded = encode_tensors(named, bits)
         arch_section = ByteWriter()
         self.write_arch(arch_section, settings.arch)
-        container = Container(
-            codec_id=self.codec_id,
-            width=image.width,
-            height=image.height,
-            channels=image.channels,
-            sections={
-                SECTION_MODEL: arch_section.getvalue(),
-                SECTION_TENSORS: encoded.table,
-                SECTION_PAYLOAD: encoded.payload,
-            },
+        data = self.pack(
+            image,
+            {SECTION_MODEL: arch_section.getvalue(), SECTION_TENSORS: encoded.table, SECTION_PAYLOAD: encoded.payload},
         )
-        data = pack(container)
         reconstruction = self.decode(unpack(data))
         details = {
             "architecture": settings.arch,

@@ -1,0 +1,267 @@
+"""The latent-grid codec (``--model grid``): Cool-chic / C3-style overfitted latents plus a tiny decoder.
+
+::
+
+    image --fit (qcodec.grid_fit)--> GridModel: latent grids + context model + synthesis
+          decoder weights --quantize + entropy-code (qcodec.tensor_codec)--> sections 2, 3
+          latents --round--> ANS under the fixed-point context model (qcodec.grid_entropy) --> section 4
+    .qic sections:
+        1 model    architecture: levels, synthesis width, context width and depth, quantum qubits (u8 each)
+        2 tensors  per-tensor quantization and entropy-model parameters of the decoder weights
+        3 payload  ANS words of the decoder weights
+        4 latents  ANS words of the latent grids (coarsest first, 4 phases each)
+
+Decoding rebuilds the decoder from sections 1-3, decodes the latents with the fixed-point
+context model (bit-exact on any machine), then runs upsampling and synthesis on one CPU
+thread, so the image is the same whatever the caller's thread count. The encoder builds its
+reported reconstruction with the same function from the same decoded weights.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from qcodec.bitstream import ByteReader, ByteWriter, Container
+from qcodec.codecs.base import Codec, EncodeResult, ProgressCallback, check_number
+from qcodec.codecs.inr import resolve_device
+from qcodec.data.image_io import Image
+from qcodec.errors import BitstreamError, InvalidInputError
+from qcodec.grid_entropy import FixedPointContext, decode_latents, encode_latents
+from qcodec.grid_fit import GridFitConfig, fit_grid, rd_loss
+from qcodec.models.grid import GridModel
+from qcodec.quantize import allocate_bits
+from qcodec.tensor_codec import EncodedTensors, decode_tensors, encode_tensors
+from qcodec.threads import torch_threads
+
+SECTION_MODEL, SECTION_TENSORS, SECTION_PAYLOAD, SECTION_LATENTS = 1, 2, 3, 4
+
+MAX_GRID_PIXELS = 1 << 23
+"""Largest image the grid codec codes (8 Mi pixels): fitting keeps about 1.5 KB per pixel of
+activations, decoding about 200 B."""
+
+WEIGHT_BITS = (6, 7, 8)
+"""Base bit depths tried for the decoder weights (sensitive tensors get more; the cheapest in
+rate-distortion wins, see :meth:`GridCodec._code_weights`)."""
+
+WEIGHT_TOLERANCE = 0.002
+"""Relative rate-distortion cost increase each weight tensor's quantization may add."""
+
+QUALITY_LAMBDAS = {1: 0.001, 2: 0.002, 3: 0.004, 4: 0.008, 5: 0.016}
+"""``--quality`` levels and their lambda (rate + lambda * 255^2 * MSE)."""
+
+DEFAULT_QUALITY = 3
+
+
+@dataclass(frozen=True)
+class GridArch:
+    """What section 1 stores: the shape of the decoder."""
+
+    levels: int = 7
+    hidden: int = 16
+    context_hidden: int = 12
+    context_layers: int = 2
+    quantum_qubits: int = 0
+
+    LIMITS = {"levels": (1, 10), "hidden": (1, 64), "context_hidden": (1, 64), "context_layers": (1, 4), "quantum_qubits": (0, 8)}
+
+    def write(self, writer: ByteWriter) -> None:
+        for name in self.LIMITS:
+            writer.u8(getattr(self, name))
+
+    @classmethod
+    def read(cls, reader: ByteReader) -> GridArch:
+        values = {name: reader.u8() for name in cls.LIMITS}
+        reader.expect_end()
+        for name, (low, high) in cls.LIMITS.items():
+            if not low <= values[name] <= high:
+                raise BitstreamError(f"grid model section: {name} = {values[name]} is out of range")
+        if 0 < values["quantum_qubits"] and values["quantum_qubits"] > values["hidden"]:
+            raise BitstreamError("grid model section: more qubits than synthesis features")
+        return cls(**values)
+
+    def build(self, height: int, width: int, channels: int) -> GridModel:
+        return GridModel(
+            height, width, channels, self.levels, self.hidden, self.context_hidden, self.context_layers, self.quantum_qubits
+        )
+
+
+def _target(image: Image) -> torch.Tensor:
+    return torch.from_numpy(np.array(image.pixels)).permute(2, 0, 1)[None].float() / 255.0
+
+
+def render(model: GridModel, grids: list[torch.Tensor]) -> np.ndarray:
+    """``uint8 (H, W, C)`` image of integer latent grids, computed on one CPU thread (deterministic)."""
+    with torch_threads(1), torch.no_grad():
+        image = model.synthesize([g.to(torch.float32) for g in grids])[0]
+    return torch.round(image.clamp(0.0, 1.0) * 255.0).to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+class GridCodec(Codec):
+    """Hierarchical latent grids with an auto-regressive context model (see the module docstring)."""
+
+    name = "grid"
+    codec_id = 4
+    description = "overfitted latent grids + context model + tiny synthesis (Cool-chic style)"
+    options = {
+        "lmbda": "rate-distortion trade-off lambda (rate + lambda * 255^2 * MSE)",
+        "quality": "quality level 1 (lowest rate) .. 5, a preset lambda",
+        "bpp": "target bits per pixel: picks lambda from the measured Kodak curve",
+        "steps": "fitting steps (each a pass over the whole image)",
+        "lr": "peak learning rate",
+        "quantum_synthesis": "make one synthesis layer a parameterized quantum circuit",
+        "seed": "random seed (initialisation and quantization noise)",
+        "device": "auto, cpu or cuda (fitting only; decoding is always on CPU)",
+    }
+
+    default_steps = 100
+    quantum_qubits = 4
+
+    def quality_levels(self) -> list[int]:
+        return list(QUALITY_LAMBDAS)
+
+    def settings(self, options: Mapping[str, Any]) -> tuple[GridArch, GridFitConfig]:
+        """Validate ``options`` and resolve the architecture and fitting configuration."""
+        self.check_options(options)
+        check_number(options, "steps", 1, integer=True)
+        check_number(options, "seed", 0, integer=True)
+        for name in ("lmbda", "lr", "bpp"):
+            check_number(options, name, 1e-12, integer=False)
+        given = [k for k in ("lmbda", "quality", "bpp") if options.get(k) is not None]
+        if len(given) > 1:
+            raise InvalidInputError("give one of --lambda, --quality and --bpp")
+        if options.get("lmbda") is not None:
+            lmbda = float(options["lmbda"])
+        elif options.get("bpp") is not None:
+            lmbda = lambda_for_bpp(float(options["bpp"]))
+        else:
+            quality = options.get("quality")
+            quality = DEFAULT_QUALITY if quality is None else quality
+            if quality not in QUALITY_LAMBDAS:
+                raise InvalidInputError(f"--quality must be one of {', '.join(map(str, QUALITY_LAMBDAS))}, got {quality}")
+            lmbda = QUALITY_LAMBDAS[quality]
+        arch = GridArch(quantum_qubits=self.quantum_qubits if options.get("quantum_synthesis") else 0)
+        config = replace(GridFitConfig(), lmbda=lmbda, steps=options.get("steps") or self.default_steps)
+        if options.get("lr") is not None:
+            config = replace(config, lr=float(options["lr"]))
+        return arch, config
+
+    def encode(self, image: Image, options: Mapping[str, Any], progress: ProgressCallback | None = None) -> EncodeResult:
+        arch, config = self.settings(options)
+        if image.num_pixels > MAX_GRID_PIXELS:
+            raise InvalidInputError(f"the grid codec codes images of at most {MAX_GRID_PIXELS} pixels, got {image.num_pixels}")
+        device = resolve_device(options.get("device") or "auto")
+        seed = options.get("seed") or 0
+        start = time.perf_counter()
+        torch.manual_seed(seed)
+        model = arch.build(image.height, image.width, image.channels).to(device)
+        target = _target(image).to(device)
+        fit_grid(model, target, config, seed=seed, progress=progress)
+        fit_seconds = time.perf_counter() - start
+        model = model.cpu()
+        target = target.cpu()
+        with torch.no_grad():
+            grids = model.quantized_latents("round")
+            bits, encoded = self._code_weights(model, grids, target, config.lmbda)
+        latents = encode_latents(FixedPointContext(model.context), [g.to(torch.float64) for g in grids], model.coarse)
+        arch_section = ByteWriter()
+        arch.write(arch_section)
+        sections = {
+            SECTION_MODEL: arch_section.getvalue(),
+            SECTION_TENSORS: encoded.table,
+            SECTION_PAYLOAD: encoded.payload,
+            SECTION_LATENTS: latents,
+        }
+        details = {
+            "lambda": config.lmbda,
+            "steps": config.steps,
+            "quantum_synthesis": bool(arch.quantum_qubits),
+            "decoder_parameters": sum(p.numel() for p in model.decoder_parameters().values()),
+            "weight_bytes": len(encoded.table) + len(encoded.payload),
+            "latent_bytes": len(latents),
+            "bits": bits,
+            "device": str(device),
+            "fit_seconds": fit_seconds,
+        }
+        return EncodeResult(self.pack(image, sections), render(model, grids), details)
+
+    @staticmethod
+    def _code_weights(
+        model: GridModel, grids: list[torch.Tensor], target: torch.Tensor, lmbda: float
+    ) -> tuple[dict[str, int], EncodedTensors]:
+        """Quantize and code the decoder weights; leaves ``model`` holding the decoded ones.
+
+        For each base depth in :data:`WEIGHT_BITS`, sensitive tensors get more bits until
+        quantizing each costs at most :data:`WEIGHT_TOLERANCE` of the rate-distortion cost
+        (:func:`~qcodec.quantize.allocate_bits`); the depth whose coded weights plus
+        estimated latent rate plus distortion is lowest wins.
+        """
+        named = {name: p.detach().clone() for name, p in model.decoder_parameters().items()}
+        pixels = target.shape[-1] * target.shape[-2]
+
+        def cost(params: Mapping[str, torch.Tensor]) -> float:
+            model.load_state_dict(dict(params), strict=False)
+            return float(rd_loss(model.rate_bits(grids), model.synthesize(grids), target, lmbda)[0])
+
+        best = None
+        for base in WEIGHT_BITS:
+            bits = allocate_bits(named, base, cost, tolerance=WEIGHT_TOLERANCE)
+            encoded = encode_tensors(named, bits)
+            total = cost(encoded.tensors) + 8 * (len(encoded.table) + len(encoded.payload)) / pixels
+            if best is None or total < best[0]:
+                best = (total, bits, encoded)
+        assert best is not None
+        _, bits, encoded = best
+        model.load_state_dict(encoded.tensors, strict=False)
+        return bits, encoded
+
+    def _arch(self, container: Container) -> GridArch:
+        if set(container.sections) != {SECTION_MODEL, SECTION_TENSORS, SECTION_PAYLOAD, SECTION_LATENTS}:
+            raise BitstreamError("a grid stream has exactly model, tensors, payload and latents sections")
+        if container.channels not in (1, 3):
+            raise BitstreamError(f"grid streams are grayscale or RGB, not {container.channels} channels")
+        if container.width * container.height > MAX_GRID_PIXELS:
+            raise BitstreamError(f"stream claims an absurd image size ({container.width}x{container.height})")
+        return GridArch.read(ByteReader(container.section(SECTION_MODEL), "model section"))
+
+    def decode(self, container: Container) -> np.ndarray:
+        arch = self._arch(container)
+        model = arch.build(container.height, container.width, container.channels)
+        shapes = {name: tuple(p.shape) for name, p in model.decoder_parameters().items()}
+        tensors = decode_tensors(container.section(SECTION_TENSORS), container.section(SECTION_PAYLOAD), shapes)
+        model.load_state_dict(tensors, strict=False)
+        grids = decode_latents(
+            FixedPointContext(model.context), model.sizes, model.coarse, container.section(SECTION_LATENTS)
+        )
+        return render(model.eval(), grids)
+
+    def describe(self, container: Container) -> dict[str, Any]:
+        arch = self._arch(container)
+        model = arch.build(container.height, container.width, container.channels)
+        macs = model.macs_per_pixel()
+        return {
+            "architecture": {name: getattr(arch, name) for name in GridArch.LIMITS},
+            "decoder_parameters": sum(p.numel() for p in model.decoder_parameters().values()),
+            "latents": sum(h * w for h, w in model.sizes),
+            "decode_macs_per_pixel": round(macs["total"]),
+            "decode_macs_per_pixel_parts": {k: round(v) for k, v in macs.items() if k != "total"},
+        }
+
+
+KODAK_LAMBDA_BPP: tuple[tuple[float, float], ...] = ((0.001, 0.1806), (0.002, 0.3193), (0.004, 0.5446))
+"""Measured ``(lambda, mean bpp)`` on Kodak (kodim01, 05, 09, 13, 17, 21; 500 steps), for ``--bpp``
+(``docs/results/grid-kodak/grid.json``)."""
+
+
+def lambda_for_bpp(bpp: float) -> float:
+    """Lambda whose Kodak mean rate is ``bpp``, by log-log interpolation of :data:`KODAK_LAMBDA_BPP`
+    (clamped to the measured range)."""
+    points = sorted(KODAK_LAMBDA_BPP, key=lambda p: p[1])
+    logs = np.log([p[1] for p in points])
+    return float(np.exp(np.interp(math.log(bpp), logs, np.log([p[0] for p in points]))))

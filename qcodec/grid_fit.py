@@ -1,0 +1,108 @@
+"""Overfitting a :class:`~qcodec.models.grid.GridModel` to one image by rate + lambda * distortion.
+
+Fitting starts from a Laplacian pyramid of the image (:meth:`GridModel.pyramid_init_`) with a
+base step chosen from lambda (:func:`pyramid_step`): in a few hundred steps this reaches what
+thousands of steps from zero latents do (``docs/grid.md`` has the measurements).
+
+Loss per step: ``bits / (H W) + lmbda * 255**2 * MSE`` (rate in bpp, MSE on ``[0, 1]``
+values; the same lambda convention as CompressAI and ``qcodec train ae``). Adam with a cosine
+learning-rate decay; additive uniform noise stands in for rounding for the first
+``1 - ste_fraction`` of the steps, then rounding with a straight-through gradient.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from qcodec.fit import FitProgress, ProgressCallback, psnr_from_mse
+from qcodec.models.grid import GridModel
+
+
+@dataclass(frozen=True)
+class GridFitConfig:
+    """How to fit a grid model.
+
+    Attributes:
+        lmbda: rate-distortion trade-off (larger: higher quality, more bits).
+        steps: optimizer steps (each one a pass over the whole image).
+        lr: peak learning rate of the context model and synthesis.
+        latent_lr: peak learning rate of the latent grids (Adam moves each value by about
+            this much per step, so it sets how fast the grids reach their unit-step values).
+        final_lr_ratio: learning rate at the last step, relative to ``lr``.
+        ste_fraction: fraction of the steps (at the end) trained with straight-through rounding.
+        pyramid_init: start from the image's Laplacian pyramid (else from zero latents).
+        init_deadzone: shrink the initial pyramid values towards zero by this much (in steps).
+        context_warmup: steps that fit the context model alone to the initial latents (rate
+            only) before joint training, so the first joint steps see a sensible rate.
+    """
+
+    lmbda: float = 0.004
+    steps: int = 500
+    lr: float = 1e-2
+    latent_lr: float = 0.15
+    final_lr_ratio: float = 0.01
+    ste_fraction: float = 0.15
+    pyramid_init: bool = True
+    init_deadzone: float = 0.0
+    context_warmup: int = 100
+
+
+PYRAMID_STEP_SCALE = 0.0095
+"""``pyramid_step(lmbda) = PYRAMID_STEP_SCALE / sqrt(lmbda)``: 0.15 at lambda 0.004 (measured
+best on kodim23), following the high-rate rule that the optimal step grows as ``lambda**-1/2``."""
+
+
+def pyramid_step(lmbda: float) -> float:
+    """Base quantization step (in ``[0, 1]`` pixel units) of the initial pyramid for ``lmbda``."""
+    return PYRAMID_STEP_SCALE / math.sqrt(lmbda)
+
+
+def rd_loss(bits: torch.Tensor, image: torch.Tensor, target: torch.Tensor, lmbda: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(loss, mse)`` of a rate in bits and an image ``(1, C, H, W)`` against ``target`` (same shape)."""
+    mse = torch.mean((image - target) ** 2)
+    pixels = target.shape[-1] * target.shape[-2]
+    return bits / pixels + lmbda * 255.0**2 * mse, mse
+
+
+def fit_grid(
+    model: GridModel,
+    target: torch.Tensor,
+    config: GridFitConfig,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+) -> GridModel:
+    """Train ``model`` in place on ``target (1, C, H, W)`` in ``[0, 1]``; returns it in eval mode.
+
+    ``seed`` seeds the quantization noise (seed the initialisation separately).
+    """
+    torch.manual_seed(seed)
+    if config.pyramid_init:
+        model.pyramid_init_(target, pyramid_step(config.lmbda), config.init_deadzone)
+        warmup = torch.optim.Adam(model.context.parameters(), lr=config.lr)
+        for _ in range(config.context_warmup):
+            with torch.no_grad():
+                grids = model.quantized_latents("noise")
+            bits = model.rate_bits(grids)
+            warmup.zero_grad(set_to_none=True)
+            bits.backward()
+            warmup.step()
+    model.train()
+    networks = [p for name, p in model.named_parameters() if not name.startswith("latents.")]
+    optimizer = torch.optim.Adam([{"params": list(model.latents), "lr": config.latent_lr}, {"params": networks, "lr": config.lr}])
+    peaks = [config.latent_lr, config.lr]
+    ste_from = round(config.steps * (1.0 - config.ste_fraction))
+    for step in range(config.steps):
+        cosine = 0.5 * (1 + math.cos(math.pi * step / config.steps))
+        for group, peak in zip(optimizer.param_groups, peaks):
+            group["lr"] = peak * (config.final_lr_ratio + (1 - config.final_lr_ratio) * cosine)
+        bits, image = model("noise" if step < ste_from else "ste")
+        loss, mse = rd_loss(bits, image, target, config.lmbda)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if progress is not None:
+            progress(FitProgress("fit", step + 1, config.steps, loss.item(), psnr_from_mse(mse.item())))
+    return model.eval()

@@ -1,0 +1,162 @@
+"""Entropy coding under a fixed table of quantized Laplace distributions, identical on every machine.
+
+A context model predicts, per symbol, a Laplace location ``mu`` and log-scale; the grid codec
+quantizes both to a *row* of a fixed table (:func:`row_of`) before coding, so the coding
+model never depends on floating-point details:
+
+- location: ``mu`` rounded to ``1/MU_STEPS``, split into an integer ``base`` and a fraction
+  ``f / MU_STEPS``; the coded symbol is ``value - base`` (a residual);
+- scale: ``ln b`` quantized to ``SCALES`` bins of width ``1/SCALES_PER_UNIT`` from
+  ``LOG_SCALE_MIN``; bin ``s`` stands for ``b_s = exp(LOG_SCALE_MIN + (s + 0.5) / SCALES_PER_UNIT)``.
+
+Row ``f * SCALES + s`` is the Laplace ``(f / MU_STEPS, b_s)`` over residuals
+``-RESIDUAL_MAX .. RESIDUAL_MAX``, discretised to unit bins and quantized to integer
+frequencies summing to ``2**PRECISION`` with every residual at least 1. The tables are
+computed with Python's :mod:`decimal` (software arithmetic, the same on every platform) and
+Python integers only, so encoder and decoder build bit-identical coding models.
+
+Symbols are coded in *groups*: within one call, symbols are stably sorted by row and each
+row's symbols are coded as one run (:func:`encode_groups` / :func:`decode_groups`).
+"""
+
+from __future__ import annotations
+
+from decimal import Context, Decimal
+from functools import lru_cache
+
+import constriction
+import numpy as np
+
+MU_STEPS = 8
+"""Location resolution: ``mu`` is rounded to multiples of ``1/MU_STEPS``."""
+
+SCALES_PER_UNIT = 8
+"""Log-scale bins per unit of natural log (adjacent scales differ by a factor ``e**(1/8)``)."""
+
+SCALES = 64
+"""Number of scale bins."""
+
+LOG_SCALE_MIN = -3.5
+"""``ln b`` at the lower edge of scale bin 0 (``b`` from 0.031 to 90)."""
+
+VALUE_MAX = 127
+"""Coded values lie in ``[-VALUE_MAX, VALUE_MAX]``; locations are clamped to that range too."""
+
+RESIDUAL_MAX = 2 * VALUE_MAX
+"""Residuals ``value - base`` lie in ``[-RESIDUAL_MAX, RESIDUAL_MAX]``."""
+
+PRECISION = 24
+"""Frequencies of a row sum to ``2**PRECISION`` (constriction's default ANS precision)."""
+
+ROWS = MU_STEPS * SCALES
+
+_DECIMAL = Context(prec=40)
+
+
+def scale_of_bin(s: int) -> float:
+    """The Laplace scale ``b_s`` that bin ``s`` stands for."""
+    return float(_bin_scale(s))
+
+
+def _bin_scale(s: int) -> Decimal:
+    centre = _DECIMAL.divide(_DECIMAL.add(Decimal(s), Decimal("0.5")), SCALES_PER_UNIT)
+    return _DECIMAL.exp(_DECIMAL.add(Decimal(LOG_SCALE_MIN), centre))
+
+
+TAIL_BITS = 96
+"""Fixed-point resolution of the CDF while a row is built."""
+
+
+def _fixed(value: Decimal) -> int:
+    """``value`` in units of ``2**-TAIL_BITS``, truncated."""
+    return int(_DECIMAL.multiply(value, Decimal(1 << TAIL_BITS)))
+
+
+@lru_cache(maxsize=ROWS)
+def row_frequencies(row: int) -> np.ndarray:
+    """Integer frequencies of table row ``row`` over residuals ``-RESIDUAL_MAX .. RESIDUAL_MAX``.
+
+    Returns ``int64 (2 * RESIDUAL_MAX + 1,)``, each at least 1, summing to ``2**PRECISION``.
+    """
+    if not 0 <= row < ROWS:
+        raise ValueError(f"table row {row} out of range")
+    f, s = divmod(row, SCALES)
+    mu = _DECIMAL.divide(Decimal(f), MU_STEPS)
+    scale = _bin_scale(s)
+    # Tails 0.5 exp(-|t|) of the CDF at the bin edges r - 1/2 (t = (edge - mu) / b), as integers
+    # in units of 2**-TAIL_BITS. Successive edges are 1/b apart, so going away from mu each
+    # tail is the previous one times q = exp(-1/b), an integer product and shift.
+    one = 1 << TAIL_BITS
+    q = _fixed(_DECIMAL.exp(_DECIMAL.divide(Decimal(-1), scale)))
+    first_up = next(r for r in range(-RESIDUAL_MAX, RESIDUAL_MAX + 2) if _DECIMAL.subtract(r, Decimal("0.5")) >= mu)
+    cdf = [0] * (2 * RESIDUAL_MAX + 2)
+    tail = _fixed(_DECIMAL.multiply(Decimal("0.5"), _DECIMAL.exp(_DECIMAL.divide(_DECIMAL.subtract(mu, _DECIMAL.subtract(first_up, Decimal("0.5"))), scale))))
+    for r in range(first_up, RESIDUAL_MAX + 2):  # at or above mu: CDF = 1 - tail
+        cdf[r + RESIDUAL_MAX] = one - tail
+        tail = (tail * q) >> TAIL_BITS
+    tail = _fixed(_DECIMAL.multiply(Decimal("0.5"), _DECIMAL.exp(_DECIMAL.divide(_DECIMAL.subtract(_DECIMAL.subtract(first_up, Decimal("1.5")), mu), scale))))
+    for r in range(first_up - 1, -RESIDUAL_MAX - 1, -1):  # below mu: CDF = tail
+        cdf[r + RESIDUAL_MAX] = tail
+        tail = (tail * q) >> TAIL_BITS
+    masses = [hi - lo for lo, hi in zip(cdf, cdf[1:])]
+    total = 1 << PRECISION
+    spare = total - len(masses)
+    mass_sum = sum(masses)
+    freqs = [1 + m * spare // mass_sum for m in masses]
+    freqs[max(range(len(masses)), key=masses.__getitem__)] += total - sum(freqs)
+    return np.array(freqs, dtype=np.int64)
+
+
+@lru_cache(maxsize=ROWS)
+def _model(row: int):  # noqa: ANN202 - constriction's model type
+    return constriction.stream.model.Categorical(row_frequencies(row).astype(np.float64), perfect=False)
+
+
+def row_of(mu_eighths: np.ndarray, scale_bin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Table rows and integer bases of quantized parameters.
+
+    Args:
+        mu_eighths: ``int64`` locations in units of ``1/MU_STEPS`` (clamped here to the value range).
+        scale_bin: ``int64`` scale bins (clamped here to ``0 .. SCALES - 1``).
+
+    Returns:
+        ``(rows, bases)``, both ``int64`` of the same shape.
+    """
+    mu_eighths = np.clip(mu_eighths, -VALUE_MAX * MU_STEPS, VALUE_MAX * MU_STEPS)
+    bases = np.floor_divide(mu_eighths, MU_STEPS)
+    fractions = mu_eighths - bases * MU_STEPS
+    return fractions * SCALES + np.clip(scale_bin, 0, SCALES - 1), bases
+
+
+def group_order(rows: np.ndarray) -> np.ndarray:
+    """Coding order of symbols with table rows ``rows``: a stable sort by row."""
+    return np.argsort(rows, kind="stable")
+
+
+def encode_groups(coder: constriction.stream.stack.AnsCoder, residuals: np.ndarray, rows: np.ndarray) -> None:
+    """Push one call's symbols onto ``coder`` (an ANS stack: calls are pushed last-decoded first).
+
+    ``residuals`` (values minus bases) must lie in ``[-RESIDUAL_MAX, RESIDUAL_MAX]``.
+    """
+    if rows.size == 0:
+        return
+    order = group_order(rows)
+    rows, symbols = rows[order], (residuals[order] + RESIDUAL_MAX).astype(np.int32)
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    ends = np.r_[starts[1:], rows.size]
+    for start, end in zip(starts[::-1], ends[::-1]):
+        coder.encode_reverse(symbols[start:end], _model(int(rows[start])))
+
+
+def decode_groups(coder: constriction.stream.stack.AnsCoder, rows: np.ndarray) -> np.ndarray:
+    """Pop the residuals of one :func:`encode_groups` call with the same ``rows`` (``int64``, same shape)."""
+    out = np.empty(rows.size, dtype=np.int64)
+    if rows.size == 0:
+        return out
+    order = group_order(rows)
+    sorted_rows = rows[order]
+    starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
+    ends = np.r_[starts[1:], rows.size]
+    for start, end in zip(starts, ends):
+        out[order[start:end]] = np.asarray(coder.decode(_model(int(sorted_rows[start])), int(end - start))) - RESIDUAL_MAX
+    return out

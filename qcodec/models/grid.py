@@ -1,0 +1,420 @@
+"""The hierarchical latent-grid model behind ``--model grid`` (Cool-chic / C3 style).
+
+::
+
+    latent planes, one per (level k, component): luma at every level 0 .. L-1, the two
+    chroma components from level 1 on (RGB images); plane size h_k = 2 ceil(H / 2^(k+1)) ...
+        --upsampling (coarse to fine, 2x bicubic per level)--> (1, P, H, W)
+        --synthesis: linear 1x1 conv P->C  +  [1x1 conv P->F, GELU, (quantum layer), 1x1 conv F->C]
+                     then two residual 3x3 convs C->C--> image (1, C, H, W)
+
+    rate: each plane is coded phase by phase (see :func:`phase_split`) under a Laplace whose
+    location and log-scale come from the context model (:class:`ContextModel`) applied to
+    the already-decoded values: the co-located 3x3 of the same component one level coarser
+    and the earlier phases of the same plane.
+
+The planes start as a Laplacian pyramid of the image in YCbCr, divided by a per-level step
+(:func:`pyramid_init_`), with the linear synthesis path set to invert it, so fitting starts
+from a working multi-scale codec instead of zeros.
+
+Everything here is the float, trainable side. The integer (fixed-point) context model that
+the entropy coder actually uses is :mod:`qcodec.grid_entropy`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from qcodec.laplace_coding import LOG_SCALE_MIN, SCALES, SCALES_PER_UNIT, VALUE_MAX
+from qcodec.quantum import Circuit, Expval, TorchSimulator
+
+PHASES = 4
+"""Each grid is coded in 4 passes over its 2x2 polyphase components (see :func:`phase_split`)."""
+
+PHASE_OFFSETS = ((0, 0), (1, 1), (0, 1), (1, 0))
+"""``(row, col)`` parity of the positions coded in phase 0, 1, 2, 3."""
+
+CONTEXT_INPUTS = PHASES
+"""Channels the context model sees: the coarser plane, then phases 0 .. 2 of the same plane."""
+
+LOG_SCALE_MAX = LOG_SCALE_MIN + SCALES / SCALES_PER_UNIT
+"""Upper end of the log-scale range the entropy coder's tables cover (natural log)."""
+
+
+def grid_sizes(height: int, width: int, levels: int) -> list[tuple[int, int]]:
+    """``(h_k, w_k)`` of each latent grid: ``2 * ceil(H / 2**(k+1))`` so that every grid has even sides.
+
+    >>> grid_sizes(512, 768, 3)
+    [(512, 768), (256, 384), (128, 192)]
+    """
+    return [(2 * math.ceil(height / 2 ** (k + 1)), 2 * math.ceil(width / 2 ** (k + 1))) for k in range(levels)]
+
+
+def phase_split(grid: torch.Tensor) -> torch.Tensor:
+    """The 4 polyphase components of ``grid (..., h, w)`` (even sides), in coding order: ``(..., 4, h/2, w/2)``."""
+    return torch.stack([grid[..., r::2, c::2] for r, c in PHASE_OFFSETS], dim=-3)
+
+
+def phase_merge(phases: torch.Tensor) -> torch.Tensor:
+    """Invert :func:`phase_split`: ``(..., 4, h/2, w/2) -> (..., h, w)``."""
+    *lead, _, h2, w2 = phases.shape
+    grid = phases.new_zeros(*lead, 2 * h2, 2 * w2)
+    for index, (r, c) in enumerate(PHASE_OFFSETS):
+        grid[..., r::2, c::2] = phases[..., index, :, :]
+    return grid
+
+
+def coarse_context(coarse: torch.Tensor | None, h2: int, w2: int) -> torch.Tensor:
+    """The coarser grid cropped (or zero-extended) to ``(h2, w2)``, the size of one phase; zeros for the coarsest grid."""
+    if coarse is None:
+        return torch.zeros(h2, w2, dtype=torch.float32)
+    out = coarse[:h2, :w2]
+    if out.shape != (h2, w2):
+        out = F.pad(out, (0, w2 - out.shape[1], 0, h2 - out.shape[0]))
+    return out
+
+
+def phase_context(phases: torch.Tensor, coarse: torch.Tensor | None, phase: int) -> torch.Tensor:
+    """Context-model input of phase ``phase``: ``(CONTEXT_INPUTS, h/2, w/2)``.
+
+    Channel 0 is the coarser grid (:func:`coarse_context`), channels ``1 + q`` the phase ``q``
+    components of ``phases (4, h/2, w/2)`` for ``q < phase`` and zeros for the others, so the
+    decoder can build it from what it has decoded.
+    """
+    h2, w2 = phases.shape[-2:]
+    channels = [coarse_context(coarse, h2, w2).to(phases.dtype)]
+    channels += [phases[q] if q < phase else torch.zeros_like(phases[0]) for q in range(PHASES - 1)]
+    return torch.stack(channels)
+
+
+def context_inputs(grid: torch.Tensor, coarse: torch.Tensor | None) -> torch.Tensor:
+    """:func:`phase_context` of every phase of ``grid (h, w)``: ``(4, CONTEXT_INPUTS, h/2, w/2)``."""
+    phases = phase_split(grid)
+    return torch.stack([phase_context(phases, coarse, p) for p in range(PHASES)])
+
+
+class ContextModel(nn.Module):
+    """Auto-regressive context model: per-position Laplace ``(mu, log_scale)`` from decoded neighbours.
+
+    A 3x3 convolution over the :func:`context_inputs` of one phase (a 6x6 neighbourhood in the
+    grid), plus a learned bias per phase, then ReLU MLP layers as 1x1 convolutions.
+
+    Shapes: ``(B, CONTEXT_INPUTS, h, w)``, phase index ``p`` -> ``(B, 2, h, w)``: location and
+    log-scale (natural log, clamped to ``[LOG_SCALE_MIN, LOG_SCALE_MAX]`` by the caller).
+    """
+
+    def __init__(self, hidden: int = 12, layers: int = 2) -> None:
+        super().__init__()
+        self.hidden = hidden
+        self.first = nn.Conv2d(CONTEXT_INPUTS, hidden, 3, padding=1, bias=False)
+        self.phase_bias = nn.Parameter(torch.zeros(PHASES, hidden))
+        self.mlp = nn.ModuleList([nn.Conv2d(hidden, hidden, 1) for _ in range(layers - 1)])
+        self.out = nn.Conv2d(hidden, 2, 1)
+        with torch.no_grad():
+            self.first.weight.mul_(0.5)
+            self.out.weight.mul_(0.1)
+            self.out.bias.zero_()
+
+    def forward(self, inputs: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.first(inputs) + self.phase_bias[phase][:, :, None, None])
+        for layer in self.mlp:
+            h = F.relu(layer(h))
+        return self.out(h)
+
+    def macs_per_latent(self) -> float:
+        """Multiply-accumulates per decoded latent; phase ``p`` uses ``p + 1`` of the 4 input channels."""
+        first = self.first.weight.numel() * (PHASES + 1) / (2 * PHASES)
+        return first + sum(m.weight.numel() for m in self.mlp) + self.out.weight.numel()
+
+
+class QuantumLayer(nn.Module):
+    """A parameterized circuit applied to every pixel: ``(N, n_qubits) -> (N, n_qubits)``.
+
+    Feature ``k`` is the RY angle of qubit ``k`` (scaled by pi); ``depth`` layers of trainable
+    ``Rot`` gates and a CNOT ring follow; the output is ``<Z_k>`` of every qubit. It runs on
+    qcodec's batched simulator (:class:`~qcodec.quantum.TorchSimulator`).
+    """
+
+    def __init__(self, n_qubits: int = 4, depth: int = 2) -> None:
+        super().__init__()
+        circuit = Circuit(n_qubits)
+        circuit.angle_embedding(None, range(n_qubits), rotation="Y", scale=math.pi)
+        for _ in range(depth):
+            for wire in range(n_qubits):
+                circuit.rot(wire)
+            for wire in range(n_qubits):
+                circuit.cnot(wire, (wire + 1) % n_qubits)
+        self.n_qubits = n_qubits
+        self.circuit = circuit
+        self.theta = nn.Parameter(torch.randn(circuit.n_params) * 0.1)
+        self.simulator = TorchSimulator(circuit, Expval("Z"))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.simulator(self.theta, features)
+
+    def macs_per_pixel(self) -> int:
+        """Real multiply-accumulates per pixel of a dense state-vector simulation (4 per complex MAC)."""
+        dim = 2**self.n_qubits
+        return 4 * dim * dim + 4 * dim * self.n_qubits
+
+
+class Synthesis(nn.Module):
+    """Upsampled latents ``(1, P, H, W)`` -> image ``(1, C, H, W)`` (values about ``[0, 1]``).
+
+    A linear 1x1 conv ``P -> C`` plus a nonlinear branch (1x1 conv ``P -> hidden``, GELU,
+    optionally a :class:`QuantumLayer` whose outputs are added to the first ``n_qubits``
+    hidden features, 1x1 conv ``hidden -> C``), then two residual 3x3 convs ``C -> C``.
+    The branch's output layer and the residual convs start at zero.
+    """
+
+    def __init__(self, planes: int, hidden: int, channels: int, quantum_qubits: int = 0) -> None:
+        super().__init__()
+        self.linear = nn.Conv2d(planes, channels, 1)
+        self.inp = nn.Conv2d(planes, hidden, 1)
+        self.proj = nn.Conv2d(hidden, channels, 1)
+        self.refine = nn.ModuleList([nn.Conv2d(channels, channels, 3, padding=1, padding_mode="replicate") for _ in range(2)])
+        self.quantum = QuantumLayer(quantum_qubits) if quantum_qubits else None
+        with torch.no_grad():
+            self.linear.bias.fill_(0.5)
+            for conv in (self.proj, *self.refine):
+                conv.weight.zero_()
+                conv.bias.zero_()
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = F.gelu(self.inp(z))
+        if self.quantum is not None:
+            n = self.quantum.n_qubits
+            _, hidden, height, width = h.shape
+            features = h[0, :n].reshape(n, -1).T
+            q = self.quantum(features).T.reshape(1, n, height, width).to(h.dtype)
+            h = torch.cat([h[:, :n] + q, h[:, n:]], dim=1)
+        x = self.linear(z) + self.proj(h)
+        for conv in self.refine:
+            x = x + conv(x)
+        return x
+
+    def macs_per_pixel(self) -> int:
+        classical = sum(m.weight.numel() for m in (self.linear, self.inp, self.proj, *self.refine))
+        return classical + (self.quantum.macs_per_pixel() if self.quantum is not None else 0)
+
+
+UPSAMPLING_TAPS = (-0.0234375, -0.0703125, 0.2265625, 0.8671875, 0.8671875, 0.2265625, -0.0703125, -0.0234375)
+"""Polyphase taps of 2x bicubic interpolation (Keys, a = -0.75, output samples at +-1/4 of an input sample)."""
+
+
+def upsample2(x: torch.Tensor) -> torch.Tensor:
+    """2x bicubic upsampling of ``(1, C, h, w)`` to ``(1, C, 2h, 2w)``, edges replicated.
+
+    Separable: a stride-2 transposed convolution with :data:`UPSAMPLING_TAPS` along each axis.
+    """
+    channels = x.shape[1]
+    taps = torch.tensor(UPSAMPLING_TAPS, dtype=x.dtype, device=x.device)
+    x = F.pad(x, (2, 2, 0, 0), mode="replicate")
+    x = F.conv_transpose2d(x, taps.view(1, 1, 1, 8).expand(channels, 1, 1, 8), stride=(1, 2), groups=channels)[..., 7:-7]
+    x = F.pad(x, (0, 0, 2, 2), mode="replicate")
+    return F.conv_transpose2d(x, taps.view(1, 1, 8, 1).expand(channels, 1, 8, 1), stride=(2, 1), groups=channels)[..., 7:-7, :]
+
+
+def upsample(levels: list[torch.Tensor], height: int, width: int) -> torch.Tensor:
+    """Every plane at full resolution: ``levels[k]`` is ``(c_k, h_k, w_k)``; returns ``(1, sum c_k, H, W)``.
+
+    Coarse to fine: the stack of coarser planes is upsampled 2x (:func:`upsample2`), cropped
+    to the next level's size, and that level's planes join it in front; so the channels
+    come out level-major, level 0 first.
+    """
+    x = levels[-1][None]
+    for planes in reversed(levels[:-1]):
+        h, w = planes.shape[-2:]
+        x = torch.cat([planes[None], upsample2(x)[:, :, :h, :w]], dim=1)
+    return x[:, :, :height, :width]
+
+
+def laplace_bits(values: torch.Tensor, mu: torch.Tensor, log_scale: torch.Tensor) -> torch.Tensor:
+    """Bits of integer-valued ``values`` under a Laplace discretised to unit bins (elementwise).
+
+    With ``a = |value - mu|`` and ``e(t) = exp(-t / b)``, the bin mass is ``1 - (e(1/2 - a) +
+    e(1/2 + a)) / 2`` when ``a < 1/2`` and ``(e(a - 1/2) - e(a + 1/2)) / 2`` otherwise: two
+    exponentials per value, no cancellation in the tails.
+    """
+    inverse_scale = torch.exp(-log_scale)
+    a = torch.abs(values - mu)
+    near = torch.exp(-torch.abs(a - 0.5) * inverse_scale)
+    far = torch.exp(-(a + 0.5) * inverse_scale)
+    mass = torch.where(a < 0.5, 1.0 - 0.5 * (near + far), 0.5 * (near - far))
+    return -torch.log2(torch.clamp(mass, min=2**-24))
+
+
+YCBCR = torch.tensor([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
+"""RGB -> YCbCr (BT.601, as in JPEG), the components of the latent planes."""
+
+
+@dataclass(frozen=True)
+class Plane:
+    """One latent plane: its ``level`` (resolution ``1 / 2**level``), ``component`` (0 luma or
+    gray, 1 Cb, 2 Cr) and ``coarse``, the index of the same component one level coarser (or None)."""
+
+    level: int
+    component: int
+    coarse: int | None
+
+
+def plane_layout(levels: int, channels: int) -> list[Plane]:
+    """The planes of a model, level-major (the synthesis' input order; coding runs in reverse).
+
+    >>> [(p.level, p.component) for p in plane_layout(3, 3)]
+    [(0, 0), (1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2)]
+    """
+    keys = [(k, c) for k in range(levels) for c in range(channels if k > 0 else 1)]
+    index = {key: i for i, key in enumerate(keys)}
+    return [Plane(k, c, index.get((k + 1, c))) for k, c in keys]
+
+
+def _reduce2(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """2x2 mean of ``(1, C, h', w')`` padded (edge replication) to ``(2h, 2w)``: ``(1, C, h, w)``."""
+    x = F.pad(x, (0, 2 * w - x.shape[-1], 0, 2 * h - x.shape[-2]), mode="replicate")
+    return F.avg_pool2d(x, 2)
+
+
+UPSAMPLING_MACS = 8
+"""Multiply-accumulates per output sample and channel of :func:`upsample2` (4 taps per axis)."""
+
+PYRAMID_MAX_SHIFT = 3
+"""Coarser pyramid levels get steps ``2**-k`` times the base step, down to ``2**-PYRAMID_MAX_SHIFT``."""
+
+
+class GridModel(nn.Module):
+    """Latent planes, context model and synthesis of one image (the ``--model grid`` network).
+
+    Args:
+        height, width: image size in pixels.
+        channels: 1 or 3.
+        levels: number of resolutions (full down to ``1 / 2**(levels - 1)``).
+        hidden: synthesis width.
+        context_hidden, context_layers: context-model width and depth.
+        quantum_qubits: qubits of the synthesis' quantum layer (0: none).
+
+    ``forward(mode)`` returns ``(bits, image)``: the estimated rate of the latents in bits
+    (a scalar) and the synthesized ``(1, C, H, W)`` image. ``mode`` is ``"noise"`` (additive
+    uniform noise), ``"ste"`` (rounding with a straight-through gradient) or ``"round"``.
+    """
+
+    def __init__(
+        self,
+        height: int,
+        width: int,
+        channels: int = 3,
+        levels: int = 7,
+        hidden: int = 16,
+        context_hidden: int = 12,
+        context_layers: int = 2,
+        quantum_qubits: int = 0,
+    ) -> None:
+        super().__init__()
+        self.height, self.width, self.channels = height, width, channels
+        self.level_sizes = grid_sizes(height, width, levels)
+        self.planes = plane_layout(levels, channels)
+        self.sizes = [self.level_sizes[p.level] for p in self.planes]
+        self.coarse = [p.coarse for p in self.planes]
+        self.latents = nn.ParameterList([nn.Parameter(torch.zeros(h, w)) for h, w in self.sizes])
+        self.context = ContextModel(context_hidden, context_layers)
+        self.synthesis = Synthesis(len(self.planes), hidden, channels, quantum_qubits)
+
+    def quantized_latents(self, mode: str) -> list[torch.Tensor]:
+        """The latents clamped to ``[-VALUE_MAX, VALUE_MAX]`` and noised or rounded per ``mode``."""
+        out = []
+        for grid in self.latents:
+            g = grid.clamp(-VALUE_MAX, VALUE_MAX)
+            if mode == "noise":
+                g = g + torch.rand_like(g) - 0.5
+            elif mode == "ste":
+                g = g + (torch.round(g) - g).detach()
+            elif mode == "round":
+                g = torch.round(g)
+            else:
+                raise ValueError(f"unknown quantization mode {mode!r}")
+            out.append(g)
+        return out
+
+    def coarse_of(self, grids: list[torch.Tensor], index: int) -> torch.Tensor | None:
+        """The plane that gives plane ``index`` its coarse context (None for the coarsest)."""
+        coarse = self.coarse[index]
+        return None if coarse is None else grids[coarse]
+
+    def rate_bits(self, grids: list[torch.Tensor]) -> torch.Tensor:
+        """Estimated bits of the planes ``grids`` under the (float) context model."""
+        phase = torch.arange(PHASES)
+        bits = grids[0].new_zeros(())
+        for index, grid in enumerate(grids):
+            out = self.context(context_inputs(grid, self.coarse_of(grids, index)), phase)
+            mu = out[:, 0].clamp(-VALUE_MAX, VALUE_MAX)
+            log_scale = out[:, 1].clamp(LOG_SCALE_MIN, LOG_SCALE_MAX)
+            bits = bits + laplace_bits(phase_split(grid), mu, log_scale).sum()
+        return bits
+
+    def synthesize(self, grids: list[torch.Tensor]) -> torch.Tensor:
+        """``(1, C, H, W)`` image of (quantized) latent planes."""
+        by_level: list[list[torch.Tensor]] = [[] for _ in self.level_sizes]
+        for plane, grid in zip(self.planes, grids):
+            by_level[plane.level].append(grid)
+        return self.synthesis(upsample([torch.stack(g) for g in by_level], self.height, self.width))
+
+    def forward(self, mode: str = "round") -> tuple[torch.Tensor, torch.Tensor]:
+        grids = self.quantized_latents(mode)
+        return self.rate_bits(grids), self.synthesize(grids)
+
+    def decoder_parameters(self) -> dict[str, torch.Tensor]:
+        """What the decoder needs besides the latents, ``{name: tensor}`` in coding order."""
+        return {name: p for name, p in self.named_parameters() if not name.startswith("latents.")}
+
+    @torch.no_grad()
+    def pyramid_init_(self, target: torch.Tensor, step: float, deadzone: float = 0.0) -> None:
+        """Start from a Laplacian pyramid of ``target (1, C, H, W)`` that the linear synthesis path inverts.
+
+        Level ``k`` holds the component's detail at that resolution divided by
+        ``step / 2**min(k, PYRAMID_MAX_SHIFT)`` (finer steps for coarser levels, as an
+        orthonormal wavelet would scale them, capped to keep values in range); the
+        coarsest level also holds the local means. Chroma detail at full resolution is dropped.
+        ``deadzone`` shrinks every value towards zero by that much (in steps), so that small
+        details start at zero instead of costing a unit each.
+        """
+        colour = target if self.channels == 1 else torch.einsum("ij,bjhw->bihw", YCBCR.to(target), target)
+        full_h, full_w = self.level_sizes[0]
+        gaussian = [F.pad(colour, (0, full_w - self.width, 0, full_h - self.height), mode="replicate")]
+        for h, w in self.level_sizes[1:]:
+            gaussian.append(_reduce2(gaussian[-1], h, w))
+        means = gaussian[-1].mean(dim=(2, 3), keepdim=True)
+        bands = []
+        for k, (h, w) in enumerate(self.level_sizes):
+            if k + 1 < len(self.level_sizes):
+                bands.append(gaussian[k] - upsample2(gaussian[k + 1])[:, :, :h, :w])
+            else:
+                bands.append(gaussian[k] - means)
+        inverse = (torch.eye(1) if self.channels == 1 else torch.linalg.inv(YCBCR)).to(target)
+        linear = self.synthesis.linear
+        linear.weight.zero_()
+        for index, plane in enumerate(self.planes):
+            level_step = step / 2 ** min(plane.level, PYRAMID_MAX_SHIFT)
+            values = bands[plane.level][0, plane.component] / level_step
+            self.latents[index].copy_(torch.sign(values) * torch.clamp(values.abs() - deadzone, min=0.0))
+            linear.weight[:, index, 0, 0] = inverse[:, plane.component] * level_step
+        linear.bias.copy_(inverse @ means.reshape(-1))
+
+    def macs_per_pixel(self) -> dict[str, float]:
+        """Decoding multiply-accumulates per pixel: context model, upsampling, synthesis and total."""
+        pixels = self.height * self.width
+        latents = sum(h * w for h, w in self.sizes)
+        counts = [sum(1 for p in self.planes if p.level == k) for k in range(len(self.level_sizes))]
+        upsampled = sum(
+            UPSAMPLING_MACS * sum(counts[k + 1 :]) * h * w for k, (h, w) in enumerate(self.level_sizes[:-1])
+        )
+        parts = {
+            "context": self.context.macs_per_latent() * latents / pixels,
+            "upsampling": upsampled / pixels,
+            "synthesis": self.synthesis.macs_per_pixel(),
+        }
+        return {**parts, "total": sum(parts.values())}

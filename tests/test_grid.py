@@ -1,0 +1,400 @@
+"""The latent-grid codec: Laplace tables, fixed-point context model, latent coding, model and codec."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import subprocess
+import sys
+
+import constriction
+import numpy as np
+import pytest
+import torch
+from PIL import Image as PILImage
+from typer.testing import CliRunner
+
+from qcodec import api
+from qcodec.bitstream import ByteReader, pack, unpack
+from qcodec.cli.app import app
+from qcodec.codecs.grid import KODAK_LAMBDA_BPP, QUALITY_LAMBDAS, GridArch, lambda_for_bpp
+from qcodec.entropy import ans_decoder
+from qcodec.errors import BitstreamError, InvalidInputError
+from qcodec.grid_entropy import FixedPointContext, decode_latents, encode_latents
+from qcodec.grid_fit import GridFitConfig, fit_grid, rd_loss
+from qcodec.laplace_coding import (
+    MU_STEPS,
+    PRECISION,
+    RESIDUAL_MAX,
+    ROWS,
+    SCALES,
+    decode_groups,
+    encode_groups,
+    row_frequencies,
+    row_of,
+    scale_of_bin,
+)
+from qcodec.models.grid import (
+    PHASES,
+    ContextModel,
+    GridModel,
+    context_inputs,
+    grid_sizes,
+    laplace_bits,
+    phase_merge,
+    phase_split,
+    plane_layout,
+    upsample,
+    upsample2,
+)
+from qcodec.threads import torch_threads
+
+from conftest import SAMPLES, gradient_image
+
+FAST_GRID = {"steps": 25}
+
+
+def _laplace_pmf(mu: float, scale: float) -> np.ndarray:
+    def cdf(x: float) -> float:
+        return 0.5 * math.exp((x - mu) / scale) if x < mu else 1 - 0.5 * math.exp(-(x - mu) / scale)
+
+    pmf = np.array([cdf(r + 0.5) - cdf(r - 0.5) for r in range(-RESIDUAL_MAX, RESIDUAL_MAX + 1)])
+    return pmf / pmf.sum()
+
+
+@pytest.mark.parametrize("row", [0, 5, SCALES - 1, 3 * SCALES + 20, (MU_STEPS - 1) * SCALES + 40])
+def test_table_rows_are_the_quantized_discrete_laplace(row):
+    freqs = row_frequencies(row)
+    assert freqs.sum() == 1 << PRECISION and freqs.min() >= 1
+    f, s = divmod(row, SCALES)
+    expected = _laplace_pmf(f / MU_STEPS, scale_of_bin(s))
+    # each residual's floor of 1 count is taken from the others: at most one count per residual
+    assert np.abs(freqs / 2.0**PRECISION - expected).max() < 1.5 * freqs.size / 2.0**PRECISION
+
+
+def test_the_whole_table_is_fixed():
+    """Every decoder must build exactly these tables: a change would desynchronise old streams."""
+    digest = hashlib.sha256(b"".join(row_frequencies(r).astype("<i8").tobytes() for r in range(ROWS)))
+    assert digest.hexdigest() == "aa426fe8ce223b3270e2c8208bf19789bcc7a77cc50ce897e43b15b8c4645997"
+
+
+def test_zero_location_rows_are_symmetric_and_scales_grow():
+    freqs = row_frequencies(10)
+    body = np.delete(freqs, RESIDUAL_MAX)  # the rounding remainder sits on the mode
+    assert np.array_equal(body[:RESIDUAL_MAX], body[RESIDUAL_MAX:][::-1])
+    assert row_frequencies(10)[RESIDUAL_MAX] > row_frequencies(11)[RESIDUAL_MAX]
+
+
+def test_training_rate_is_minus_log2_of_the_discrete_laplace_mass():
+    values = torch.tensor([0.0, 1.0, -3.0, 2.0, 0.0, 40.0])
+    mu = torch.tensor([0.2, 0.3, 0.0, -1.0, 0.0, 0.0])
+    log_scale = torch.tensor([0.0, -1.0, 1.0, 0.5, -3.0, 2.0])
+    expected = []
+    for v, m, s in zip(values.tolist(), mu.tolist(), log_scale.tolist()):
+        b = math.exp(s)
+
+        def cdf(x: float, m: float = m, b: float = b) -> float:
+            return 0.5 * math.exp((x - m) / b) if x < m else 1 - 0.5 * math.exp(-(x - m) / b)
+
+        expected.append(-math.log2(cdf(v + 0.5) - cdf(v - 0.5)))
+    assert torch.allclose(laplace_bits(values, mu, log_scale), torch.tensor(expected), rtol=1e-4, atol=1e-4)
+
+
+def test_row_of_splits_locations_into_base_and_fraction():
+    rows, bases = row_of(np.array([-3, 0, 9, 10**6]), np.array([-5, 3, 70, 1]))
+    # -3/8 = -1 + 5/8; 9/8 = 1 + 1/8; the huge location is clamped to the value range
+    assert bases.tolist() == [-1, 0, 1, 127]
+    assert rows.tolist() == [5 * SCALES + 0, 3, 1 * SCALES + SCALES - 1, 1]
+
+
+def test_grouped_coding_round_trips_in_any_row_order():
+    rng = np.random.default_rng(0)
+    rows = rng.integers(0, MU_STEPS * SCALES, 500)
+    residuals = rng.integers(-5, 6, 500)
+    coder = constriction.stream.stack.AnsCoder()
+    encode_groups(coder, residuals[250:], rows[250:])  # pushed last-decoded first
+    encode_groups(coder, residuals[:250], rows[:250])
+    decoder = ans_decoder(coder.get_compressed().astype("<u4").tobytes())
+    out = np.concatenate([decode_groups(decoder, rows[:250]), decode_groups(decoder, rows[250:])])
+    assert np.array_equal(out, residuals) and decoder.is_empty()
+
+
+def test_phase_split_and_merge_invert_each_other():
+    grid = torch.arange(48.0).reshape(6, 8)
+    phases = phase_split(grid)
+    assert phases.shape == (PHASES, 3, 4)
+    assert phases[1, 0, 0] == grid[1, 1]  # phase 1 is the odd-odd position
+    assert torch.equal(phase_merge(phases), grid)
+
+
+def test_context_of_a_phase_never_sees_that_phase_or_later_ones():
+    """Causality: changing phases >= p leaves phase p's context unchanged (the decoder can build it)."""
+    torch.manual_seed(0)
+    grid, coarse = torch.randn(8, 10), torch.randn(4, 5)
+    for p in range(PHASES):
+        changed = phase_split(grid).clone()
+        changed[p:] += 1.0
+        before = context_inputs(grid, coarse)[p]
+        after = context_inputs(phase_merge(changed), coarse)[p]
+        assert torch.equal(before, after)
+        if p:  # and it does see the earlier phases
+            earlier = phase_split(grid).clone()
+            earlier[p - 1] += 1.0
+            assert not torch.equal(before, context_inputs(phase_merge(earlier), coarse)[p])
+
+
+def test_upsample2_interpolates_a_linear_ramp_exactly():
+    ramp = torch.arange(16.0).view(1, 1, 1, 16).expand(1, 1, 8, 16)
+    up = upsample2(ramp)
+    # align_corners=False: output sample i sits at input coordinate i/2 - 1/4
+    expected = torch.arange(32.0) / 2 - 0.25
+    assert torch.allclose(up[0, 0, 6, 4:-4], expected[4:-4], atol=1e-5)
+
+
+def test_upsample_stacks_every_grid_at_full_resolution():
+    sizes = grid_sizes(20, 30, 4)
+    assert sizes == [(20, 30), (10, 16), (6, 8), (4, 4)]
+    grids = [torch.full((1, *size), float(k)) for k, size in enumerate(sizes)]
+    z = upsample(grids, 20, 30)
+    assert z.shape == (1, 4, 20, 30)
+    for k in range(4):  # constant grids stay constant
+        assert torch.allclose(z[0, k], torch.full((20, 30), float(k)), atol=1e-5)
+
+
+def test_plane_layout_has_chroma_from_level_one_and_coarse_links():
+    planes = plane_layout(3, 3)
+    assert [(p.level, p.component, p.coarse) for p in planes] == [
+        (0, 0, 1), (1, 0, 4), (1, 1, 5), (1, 2, 6), (2, 0, None), (2, 1, None), (2, 2, None)
+    ]
+    assert [(p.level, p.coarse) for p in plane_layout(3, 1)] == [(0, 1), (1, 2), (2, None)]
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_pyramid_init_makes_the_linear_synthesis_reproduce_the_image(channels):
+    image = gradient_image(21, 30, channels)
+    target = torch.from_numpy(image.pixels).permute(2, 0, 1)[None].float() / 255
+    model = GridModel(21, 30, channels, levels=4)
+    model.pyramid_init_(target, step=0.1)
+    with torch.no_grad():
+        exact = model.synthesize(list(model.latents))
+        rounded = model.synthesize(model.quantized_latents("round"))
+    # grayscale is exact; RGB drops only the full-resolution chroma detail (small for ramps)
+    if channels == 1:
+        assert torch.abs(exact - target).max() < 1e-5
+    else:
+        assert torch.mean((exact - target) ** 2) < 1e-4
+    mse = torch.mean((rounded - target) ** 2).item()
+    assert 1e-6 < mse < 0.1**2 / 12  # rounding costs at most a uniform error of one base step
+
+
+def _random_context(seed: int = 0) -> ContextModel:
+    torch.manual_seed(seed)
+    model = ContextModel()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0, 0.3)
+    return model
+
+
+def test_fixed_point_context_follows_the_float_model():
+    model = _random_context()
+    grid, coarse = torch.round(torch.randn(8, 12) * 3), torch.round(torch.randn(4, 6) * 3)
+    inputs = context_inputs(grid, coarse)
+    with torch.no_grad():
+        out = model(inputs, torch.arange(PHASES))
+    fixed = FixedPointContext(model)
+    for p in range(PHASES):
+        mu_eighths, scale_bin = fixed(inputs[p].double(), p)
+        mu = out[p, 0].reshape(-1).numpy()
+        assert np.abs(mu_eighths / MU_STEPS - mu).max() < 0.1
+        log_scale = out[p, 1].reshape(-1).numpy()
+        inside = (log_scale > -3.4) & (log_scale < 4.4)
+        assert np.abs((scale_bin[inside] + 0.5) / 8 - 3.5 - log_scale[inside]).max() < 0.1
+
+
+def test_fixed_point_context_is_the_same_on_one_and_two_threads():
+    fixed = FixedPointContext(_random_context(1))
+    inputs = torch.round(torch.randn(4, 64, 96, dtype=torch.float64) * 10)
+    with torch_threads(1):
+        one = fixed(inputs, 3)
+    with torch_threads(2):
+        two = fixed(inputs, 3)
+    assert all(np.array_equal(a, b) for a, b in zip(one, two))
+
+
+def test_latents_round_trip_through_the_context_coder():
+    fixed = FixedPointContext(_random_context(2))
+    sizes = grid_sizes(24, 40, 4)
+    coarse = [1, 2, 3, None]
+    torch.manual_seed(3)
+    grids = [torch.round(torch.randn(size, dtype=torch.float64) * 4).clamp(-127, 127) for size in sizes]
+    words = encode_latents(fixed, grids, coarse)
+    decoded = decode_latents(fixed, sizes, coarse, words)
+    assert all(torch.equal(a, b) for a, b in zip(grids, decoded))
+    with pytest.raises(BitstreamError):
+        decode_latents(fixed, sizes, coarse, words[: len(words) // 2])
+
+
+def test_rate_estimate_matches_the_coded_latents():
+    image = gradient_image(24, 32, 3)
+    target = torch.from_numpy(image.pixels).permute(2, 0, 1)[None].float() / 255
+    torch.manual_seed(0)
+    model = GridModel(24, 32, levels=4)
+    fit_grid(model, target, GridFitConfig(lmbda=0.02, steps=60))
+    with torch.no_grad():
+        grids = model.quantized_latents("round")
+        estimate = float(model.rate_bits(grids))
+    coded = 8 * len(encode_latents(FixedPointContext(model.context), [g.double() for g in grids], model.coarse))
+    assert estimate > 50
+    assert abs(coded - estimate) < 0.1 * estimate + 64  # 64 bits: ANS flush word slack
+
+
+def test_fitting_lowers_the_rate_distortion_cost():
+    image = gradient_image(16, 20, 3)
+    target = torch.from_numpy(image.pixels).permute(2, 0, 1)[None].float() / 255
+    torch.manual_seed(0)
+    model = GridModel(16, 20, levels=3)
+    losses = []
+    config = GridFitConfig(lmbda=0.01, steps=40, pyramid_init=False)
+    fit_grid(model, target, config, progress=lambda p: losses.append(p.loss))
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_pyramid_start_beats_zero_latents_at_equal_steps():
+    pixels = np.array(PILImage.open(SAMPLES / "parrots.png").convert("RGB"))[:64, :96]
+    target = torch.from_numpy(pixels.copy()).permute(2, 0, 1)[None].float() / 255
+    costs = {}
+    for init in (False, True):
+        torch.manual_seed(0)
+        model = GridModel(64, 96, levels=5)
+        config = GridFitConfig(lmbda=0.004, steps=40, pyramid_init=init)
+        fit_grid(model, target, config)
+        with torch.no_grad():
+            bits, out = model("round")
+        costs[init] = float(rd_loss(bits, out, target, config.lmbda)[0])
+    assert costs[True] < 0.75 * costs[False]  # measured: 2.11 against 3.97
+
+
+@pytest.fixture(scope="module")
+def grid_stream():
+    image = gradient_image(20, 28, 3)
+    return image, api.encode(image, "grid", {**FAST_GRID, "lmbda": 0.02})
+
+
+def test_grid_stream_decodes_to_the_reported_image_in_another_process(grid_stream, tmp_path):
+    image, result = grid_stream
+    path = tmp_path / "g.qic"
+    path.write_bytes(result.data)
+    code = (
+        "import sys, torch, numpy as np; from qcodec import api; torch.set_num_threads(int(sys.argv[2]));"
+        "sys.stdout.buffer.write(api.decode(open(sys.argv[1], 'rb').read()).tobytes())"
+    )
+    for threads in ("1", "2"):
+        out = subprocess.run([sys.executable, "-c", code, str(path), threads], capture_output=True, check=True).stdout
+        assert out == result.reconstruction.tobytes()
+    assert result.details["latent_bytes"] > 0 and result.details["weight_bytes"] > 0
+
+
+def test_grid_decode_is_bit_identical_on_one_and_two_threads(grid_stream):
+    _, result = grid_stream
+    with torch_threads(1):
+        one = api.decode(result.data)
+    with torch_threads(2):
+        two = api.decode(result.data)
+    assert np.array_equal(one, two) and np.array_equal(one, result.reconstruction)
+
+
+def test_grid_reports_decode_macs(grid_stream):
+    _, result = grid_stream
+    facts = api.inspect(result.data)
+    macs = facts["decode_macs_per_pixel"]
+    parts = facts["decode_macs_per_pixel_parts"]
+    assert macs == pytest.approx(sum(parts.values()), abs=2)
+    assert 500 < macs < 5000
+
+
+def test_grid_same_seed_same_bytes_and_grayscale():
+    gray = gradient_image(12, 14, 1)
+    a = api.encode(gray, "grid", {**FAST_GRID, "seed": 3})
+    b = api.encode(gray, "grid", {**FAST_GRID, "seed": 3})
+    assert a.data == b.data
+    assert a.reconstruction.shape == (12, 14, 1)
+    assert np.array_equal(api.decode(a.data), a.reconstruction)
+
+
+def test_higher_lambda_spends_more_bits():
+    image = gradient_image(24, 24, 3)
+    low = api.encode(image, "grid", {"steps": 60, "lmbda": 0.0005})
+    high = api.encode(image, "grid", {"steps": 60, "lmbda": 0.05})
+    # on an image this small the ~1 KB of decoder weights dominates; lambda trades the latents
+    assert high.details["latent_bytes"] > low.details["latent_bytes"]
+
+
+def test_quantum_synthesis_codes_and_decodes():
+    image = gradient_image(10, 12, 3)
+    result = api.encode(image, "grid", {"steps": 10, "quantum_synthesis": True})
+    arch = GridArch.read(ByteReader(unpack(result.data).sections[1], "model section"))
+    assert arch.quantum_qubits == 4
+    assert np.array_equal(api.decode(result.data), result.reconstruction)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"quality": 9}, "--quality must be one of"),
+        ({"lmbda": -1.0}, "--lambda must be"),
+        ({"lmbda": 0.01, "quality": 2}, "give one of"),
+        ({"steps": 0}, "--steps must be at least 1"),
+        ({"layers": 3}, "does not apply to model grid"),
+    ],
+)
+def test_bad_grid_options_are_refused(options, message):
+    with pytest.raises(InvalidInputError, match=message):
+        api.encode(gradient_image(8, 8, 3), "grid", options)
+
+
+def test_grid_streams_with_bad_architecture_or_sections_are_refused(grid_stream):
+    _, result = grid_stream
+    container = unpack(result.data)
+    bad_arch = dict(container.sections)
+    bad_arch[1] = bytes([0, 16, 12, 2, 0])
+    container.sections = bad_arch
+    with pytest.raises(BitstreamError, match="levels"):
+        api.decode(pack(container))
+    container = unpack(result.data)
+    del container.sections[4]
+    with pytest.raises(BitstreamError, match="exactly"):
+        api.decode(pack(container))
+
+
+def test_quality_levels_are_ordered_lambdas():
+    values = list(QUALITY_LAMBDAS.values())
+    assert values == sorted(values)
+
+
+def test_grid_command_line_flags_and_info(tmp_path):
+    stream = tmp_path / "g.qic"
+    runner = CliRunner()
+    flags = ["--model", "grid", "--steps", "5", "--lambda", "0.01", "--quantum-synthesis", "--json"]
+    result = runner.invoke(app, ["encode", str(SAMPLES / "caps_odd.png"), str(stream), *flags])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["lambda"] == 0.01 and report["quantum_synthesis"] is True and report["steps"] == 5
+    info = runner.invoke(app, ["info", str(stream), "--json"])
+    facts = json.loads(info.stdout)
+    assert facts["model"] == "grid" and facts["architecture"]["quantum_qubits"] == 4
+    assert facts["decode_macs_per_pixel_parts"]["synthesis"] > 1000  # the circuit's simulation is counted
+    bad = runner.invoke(app, ["encode", str(SAMPLES / "caps_odd.png"), str(tmp_path / "x.qic"), "--model", "grid", "--lambda", "0"])
+    assert bad.exit_code == 1 and "--lambda must be" in bad.output
+    assert not (tmp_path / "x.qic").exists()
+
+
+def test_bpp_target_interpolates_the_measured_kodak_lambdas():
+    points = sorted(KODAK_LAMBDA_BPP, key=lambda p: p[1])
+    assert len(points) >= 2
+    for lmbda, bpp in points:
+        assert lambda_for_bpp(bpp) == pytest.approx(lmbda, rel=1e-6)
+    (l0, b0), (l1, b1) = points[0], points[1]
+    assert l0 < lambda_for_bpp(math.sqrt(b0 * b1)) < l1
+    assert api.encode(gradient_image(8, 8, 3), "grid", {"bpp": b1, "steps": 2}).details["lambda"] == pytest.approx(l1)
