@@ -62,6 +62,12 @@ class FitProgress:
 ProgressCallback = Callable[[FitProgress], None]
 
 
+def cosine_factor(step: int, steps: int, final_ratio: float) -> float:
+    """Learning-rate multiplier at ``step`` of ``steps``: cosine decay from 1 to ``final_ratio``."""
+    cosine = 0.5 * (1 + math.cos(math.pi * step / steps))
+    return final_ratio + (1 - final_ratio) * cosine
+
+
 def psnr_from_mse(mse: float) -> float:
     """PSNR in dB of a mean squared error on values in ``[0, 1]``."""
     return 10.0 * math.log10(1.0 / mse) if mse > 0 else float("inf")
@@ -117,9 +123,8 @@ def fit(
             cursor = 0
         index = order[cursor : cursor + batch]
         cursor += batch
-        cosine = 0.5 * (1 + math.cos(math.pi * step / config.steps))
         for group, base in zip(optimizer.param_groups, base_lrs):
-            group["lr"] = base * (config.final_lr_ratio + (1 - config.final_lr_ratio) * cosine)
+            group["lr"] = base * cosine_factor(step, config.steps, config.final_lr_ratio)
         if bits is None:
             output = model(coords[index])
         else:

@@ -34,7 +34,7 @@ from qcodec.laplace_coding import (
     encode_groups,
     row_of,
 )
-from qcodec.models.grid import PHASES, ContextModel, phase_context, phase_merge, phase_split
+from qcodec.models.grid import PHASES, ContextModel, coarse_of, phase_context, phase_merge, phase_split
 
 FRACTION_BITS = 8
 """Fixed-point weights and activations are integers in units of ``2**-FRACTION_BITS``."""
@@ -94,11 +94,6 @@ class FixedPointContext:
         return mu_eighths.numpy().astype(np.int64), scale_bin.clamp(-1, 1 << 16).numpy().astype(np.int64)
 
 
-def _coarse(grids: list[torch.Tensor], coarse: list[int | None], k: int) -> torch.Tensor | None:
-    index = coarse[k]
-    return None if index is None else grids[index]
-
-
 def encode_latents(context: FixedPointContext, grids: list[torch.Tensor], coarse: list[int | None]) -> bytes:
     """ANS words (little-endian ``uint32``) of integer latent planes.
 
@@ -111,7 +106,7 @@ def encode_latents(context: FixedPointContext, grids: list[torch.Tensor], coarse
     for k in reversed(range(len(grids))):
         phases = phase_split(grids[k])
         for p in range(PHASES):
-            mu_eighths, scale_bin = context(phase_context(phases, _coarse(grids, coarse, k), p), p)
+            mu_eighths, scale_bin = context(phase_context(phases, coarse_of(grids, coarse, k), p), p)
             rows, bases = row_of(mu_eighths, scale_bin)
             calls.append((phases[p].reshape(-1).numpy().astype(np.int64) - bases, rows))
     coder = constriction.stream.stack.AnsCoder()
@@ -135,7 +130,7 @@ def decode_latents(
             h, w = sizes[k]
             phases = torch.zeros(PHASES, h // 2, w // 2, dtype=torch.float64)
             for p in range(PHASES):
-                mu_eighths, scale_bin = context(phase_context(phases, _coarse(grids, coarse, k), p), p)
+                mu_eighths, scale_bin = context(phase_context(phases, coarse_of(grids, coarse, k), p), p)
                 rows, bases = row_of(mu_eighths, scale_bin)
                 values = decode_groups(coder, rows) + bases
                 if values.size and np.abs(values).max() > VALUE_MAX:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from qcodec.fit import FitProgress, ProgressCallback, psnr_from_mse
+from qcodec.fit import FitProgress, ProgressCallback, cosine_factor, psnr_from_mse
 from qcodec.models.grid import GridModel
 
 
@@ -34,7 +34,6 @@ class GridFitConfig:
         final_lr_ratio: learning rate at the last step, relative to ``lr``.
         ste_fraction: fraction of the steps (at the end) trained with straight-through rounding.
         pyramid_init: start from the image's Laplacian pyramid (else from zero latents).
-        init_deadzone: shrink the initial pyramid values towards zero by this much (in steps).
         context_warmup: steps that fit the context model alone to the initial latents (rate
             only) before joint training, so the first joint steps see a sensible rate.
     """
@@ -46,7 +45,6 @@ class GridFitConfig:
     final_lr_ratio: float = 0.01
     ste_fraction: float = 0.15
     pyramid_init: bool = True
-    init_deadzone: float = 0.0
     context_warmup: int = 100
 
 
@@ -80,7 +78,7 @@ def fit_grid(
     """
     torch.manual_seed(seed)
     if config.pyramid_init:
-        model.pyramid_init_(target, pyramid_step(config.lmbda), config.init_deadzone)
+        model.pyramid_init_(target, pyramid_step(config.lmbda))
         warmup = torch.optim.Adam(model.context.parameters(), lr=config.lr)
         for _ in range(config.context_warmup):
             with torch.no_grad():
@@ -95,9 +93,8 @@ def fit_grid(
     peaks = [config.latent_lr, config.lr]
     ste_from = round(config.steps * (1.0 - config.ste_fraction))
     for step in range(config.steps):
-        cosine = 0.5 * (1 + math.cos(math.pi * step / config.steps))
         for group, peak in zip(optimizer.param_groups, peaks):
-            group["lr"] = peak * (config.final_lr_ratio + (1 - config.final_lr_ratio) * cosine)
+            group["lr"] = peak * cosine_factor(step, config.steps, config.final_lr_ratio)
         bits, image = model("noise" if step < ste_from else "ste")
         loss, mse = rd_loss(bits, image, target, config.lmbda)
         optimizer.zero_grad(set_to_none=True)

@@ -133,6 +133,12 @@ def group_order(rows: np.ndarray) -> np.ndarray:
     return np.argsort(rows, kind="stable")
 
 
+def _runs(sorted_rows: np.ndarray) -> list[tuple[int, int]]:
+    """``(start, end)`` of each run of equal values in ``sorted_rows`` (non-empty)."""
+    starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
+    return list(zip(starts.tolist(), np.r_[starts[1:], sorted_rows.size].tolist()))
+
+
 def encode_groups(coder: constriction.stream.stack.AnsCoder, residuals: np.ndarray, rows: np.ndarray) -> None:
     """Push one call's symbols onto ``coder`` (an ANS stack: calls are pushed last-decoded first).
 
@@ -142,9 +148,7 @@ def encode_groups(coder: constriction.stream.stack.AnsCoder, residuals: np.ndarr
         return
     order = group_order(rows)
     rows, symbols = rows[order], (residuals[order] + RESIDUAL_MAX).astype(np.int32)
-    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-    ends = np.r_[starts[1:], rows.size]
-    for start, end in zip(starts[::-1], ends[::-1]):
+    for start, end in reversed(_runs(rows)):
         coder.encode_reverse(symbols[start:end], _model(int(rows[start])))
 
 
@@ -155,8 +159,6 @@ def decode_groups(coder: constriction.stream.stack.AnsCoder, rows: np.ndarray) -
         return out
     order = group_order(rows)
     sorted_rows = rows[order]
-    starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
-    ends = np.r_[starts[1:], rows.size]
-    for start, end in zip(starts, ends):
-        out[order[start:end]] = np.asarray(coder.decode(_model(int(sorted_rows[start])), int(end - start))) - RESIDUAL_MAX
+    for start, end in _runs(sorted_rows):
+        out[order[start:end]] = np.asarray(coder.decode(_model(int(sorted_rows[start])), end - start)) - RESIDUAL_MAX
     return out

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from qcodec.bitstream import ByteReader, ByteWriter, Container
-from qcodec.codecs.base import Codec, EncodeResult, ProgressCallback
+from qcodec.codecs.base import Codec, EncodeResult, ProgressCallback, image_tensor, tensor_pixels
 from qcodec.codecs.inr import resolve_device
 from qcodec.data.image_io import Image
 from qcodec.entropy import decode_with_tables, encode_with_tables
@@ -43,7 +43,7 @@ needs about 125 bytes per pixel, so this bounds a decoder's memory near 2 GB."""
 
 def _to_tensor(image: Image) -> torch.Tensor:
     """``(1, 3, H', W')`` in ``[0, 1]``, padded by edge replication to multiples of :data:`STRIDE`."""
-    pixels = torch.from_numpy(np.array(image.pixels)).permute(2, 0, 1)[None].float() / 255.0
+    pixels = image_tensor(image)
     if image.channels == 1:
         pixels = pixels.expand(1, 3, -1, -1)
     pad_h = -image.height % STRIDE
@@ -164,7 +164,7 @@ class AutoencoderCodec(Codec):
         x_hat = model.network.synthesize(y)[0, :, :height, :width]
         if channels == 1:
             x_hat = x_hat.mean(dim=0, keepdim=True)
-        return torch.round(x_hat * 255.0).to(torch.uint8).permute(1, 2, 0).numpy()
+        return tensor_pixels(x_hat)
 
     def describe(self, container: Container) -> dict[str, Any]:
         model_id, version, digest = self._model_of(container)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import torch
 
 from qcodec.bitstream import Container, pack
 from qcodec.data.image_io import Image
@@ -15,6 +16,16 @@ from qcodec.errors import InvalidInputError
 from qcodec.fit import FitProgress
 
 ProgressCallback = Callable[[FitProgress], None]
+
+def image_tensor(image: Image) -> torch.Tensor:
+    """``image`` as float32 ``(1, C, H, W)`` in ``[0, 1]``."""
+    return torch.from_numpy(np.array(image.pixels)).permute(2, 0, 1)[None].float() / 255.0
+
+
+def tensor_pixels(values: torch.Tensor) -> np.ndarray:
+    """``(C, H, W)`` values in about ``[0, 1]`` as ``uint8 (H, W, C)``: clamped, times 255, rounded half to even."""
+    return torch.round(values.clamp(0.0, 1.0) * 255.0).to(torch.uint8).permute(1, 2, 0).numpy()
+
 
 FLAG_NAMES = {"lmbda": "--lambda"}
 """Option keys whose command-line flag is not ``--`` plus the key with dashes."""

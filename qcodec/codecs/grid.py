@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from qcodec.bitstream import ByteReader, ByteWriter, Container
-from qcodec.codecs.base import Codec, EncodeResult, ProgressCallback, check_number
+from qcodec.codecs.base import Codec, EncodeResult, ProgressCallback, check_number, image_tensor, tensor_pixels
 from qcodec.codecs.inr import resolve_device
 from qcodec.data.image_io import Image
 from qcodec.errors import BitstreamError, InvalidInputError
@@ -82,7 +82,7 @@ class GridArch:
         for name, (low, high) in cls.LIMITS.items():
             if not low <= values[name] <= high:
                 raise BitstreamError(f"grid model section: {name} = {values[name]} is out of range")
-        if 0 < values["quantum_qubits"] and values["quantum_qubits"] > values["hidden"]:
+        if values["quantum_qubits"] > values["hidden"]:
             raise BitstreamError("grid model section: more qubits than synthesis features")
         return cls(**values)
 
@@ -92,15 +92,11 @@ class GridArch:
         )
 
 
-def _target(image: Image) -> torch.Tensor:
-    return torch.from_numpy(np.array(image.pixels)).permute(2, 0, 1)[None].float() / 255.0
-
-
 def render(model: GridModel, grids: list[torch.Tensor]) -> np.ndarray:
     """``uint8 (H, W, C)`` image of integer latent grids, computed on one CPU thread (deterministic)."""
     with torch_threads(1), torch.no_grad():
         image = model.synthesize([g.to(torch.float32) for g in grids])[0]
-    return torch.round(image.clamp(0.0, 1.0) * 255.0).to(torch.uint8).permute(1, 2, 0).numpy()
+    return tensor_pixels(image)
 
 
 class GridCodec(Codec):
@@ -161,7 +157,7 @@ class GridCodec(Codec):
         start = time.perf_counter()
         torch.manual_seed(seed)
         model = arch.build(image.height, image.width, image.channels).to(device)
-        target = _target(image).to(device)
+        target = image_tensor(image).to(device)
         fit_grid(model, target, config, seed=seed, progress=progress)
         fit_seconds = time.perf_counter() - start
         model = model.cpu()

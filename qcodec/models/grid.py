@@ -69,14 +69,22 @@ def phase_merge(phases: torch.Tensor) -> torch.Tensor:
     return grid
 
 
-def coarse_context(coarse: torch.Tensor | None, h2: int, w2: int) -> torch.Tensor:
-    """The coarser grid cropped (or zero-extended) to ``(h2, w2)``, the size of one phase; zeros for the coarsest grid."""
+def coarse_context(coarse: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
+    """The coarser plane cropped (or zero-extended) to ``like``'s ``(h2, w2)``, the size of one
+    phase, with ``like``'s dtype and device; zeros for the coarsest plane."""
+    h2, w2 = like.shape[-2:]
     if coarse is None:
-        return torch.zeros(h2, w2, dtype=torch.float32)
+        return like.new_zeros(h2, w2)
     out = coarse[:h2, :w2]
     if out.shape != (h2, w2):
         out = F.pad(out, (0, w2 - out.shape[1], 0, h2 - out.shape[0]))
     return out
+
+
+def coarse_of(grids: list[torch.Tensor], coarse: list[int | None], index: int) -> torch.Tensor | None:
+    """The plane that gives plane ``index`` its coarse context (``coarse[index]``; None for the coarsest)."""
+    link = coarse[index]
+    return None if link is None else grids[link]
 
 
 def phase_context(phases: torch.Tensor, coarse: torch.Tensor | None, phase: int) -> torch.Tensor:
@@ -86,8 +94,7 @@ def phase_context(phases: torch.Tensor, coarse: torch.Tensor | None, phase: int)
     components of ``phases (4, h/2, w/2)`` for ``q < phase`` and zeros for the others, so the
     decoder can build it from what it has decoded.
     """
-    h2, w2 = phases.shape[-2:]
-    channels = [coarse_context(coarse, h2, w2).to(phases.dtype)]
+    channels = [coarse_context(coarse, phases[0]).to(phases.dtype)]
     channels += [phases[q] if q < phase else torch.zeros_like(phases[0]) for q in range(PHASES - 1)]
     return torch.stack(channels)
 
@@ -340,17 +347,13 @@ class GridModel(nn.Module):
             out.append(g)
         return out
 
-    def coarse_of(self, grids: list[torch.Tensor], index: int) -> torch.Tensor | None:
-        """The plane that gives plane ``index`` its coarse context (None for the coarsest)."""
-        coarse = self.coarse[index]
-        return None if coarse is None else grids[coarse]
 
     def rate_bits(self, grids: list[torch.Tensor]) -> torch.Tensor:
         """Estimated bits of the planes ``grids`` under the (float) context model."""
         phase = torch.arange(PHASES)
         bits = grids[0].new_zeros(())
         for index, grid in enumerate(grids):
-            out = self.context(context_inputs(grid, self.coarse_of(grids, index)), phase)
+            out = self.context(context_inputs(grid, coarse_of(grids, self.coarse, index)), phase)
             mu = out[:, 0].clamp(-VALUE_MAX, VALUE_MAX)
             log_scale = out[:, 1].clamp(LOG_SCALE_MIN, LOG_SCALE_MAX)
             bits = bits + laplace_bits(phase_split(grid), mu, log_scale).sum()
@@ -372,15 +375,13 @@ class GridModel(nn.Module):
         return {name: p for name, p in self.named_parameters() if not name.startswith("latents.")}
 
     @torch.no_grad()
-    def pyramid_init_(self, target: torch.Tensor, step: float, deadzone: float = 0.0) -> None:
+    def pyramid_init_(self, target: torch.Tensor, step: float) -> None:
         """Start from a Laplacian pyramid of ``target (1, C, H, W)`` that the linear synthesis path inverts.
 
         Level ``k`` holds the component's detail at that resolution divided by
         ``step / 2**min(k, PYRAMID_MAX_SHIFT)`` (finer steps for coarser levels, as an
         orthonormal wavelet would scale them, capped to keep values in range); the
         coarsest level also holds the local means. Chroma detail at full resolution is dropped.
-        ``deadzone`` shrinks every value towards zero by that much (in steps), so that small
-        details start at zero instead of costing a unit each.
         """
         colour = target if self.channels == 1 else torch.einsum("ij,bjhw->bihw", YCBCR.to(target), target)
         full_h, full_w = self.level_sizes[0]
@@ -399,8 +400,7 @@ class GridModel(nn.Module):
         linear.weight.zero_()
         for index, plane in enumerate(self.planes):
             level_step = step / 2 ** min(plane.level, PYRAMID_MAX_SHIFT)
-            values = bands[plane.level][0, plane.component] / level_step
-            self.latents[index].copy_(torch.sign(values) * torch.clamp(values.abs() - deadzone, min=0.0))
+            self.latents[index].copy_(bands[plane.level][0, plane.component] / level_step)
             linear.weight[:, index, 0, 0] = inverse[:, plane.component] * level_step
         linear.bias.copy_(inverse @ means.reshape(-1))
 
