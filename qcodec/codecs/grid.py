@@ -65,7 +65,7 @@ class GridArch:
 
     levels: int = 7
     hidden: int = 16
-    context_hidden: int = 12
+    context_hidden: int = 16
     context_layers: int = 2
     quantum_qubits: int = 0
 
@@ -250,7 +250,7 @@ class GridCodec(Codec):
         }
 
 
-KODAK_LAMBDA_BPP: tuple[tuple[float, float], ...] = ((0.001, 0.1806), (0.002, 0.3193), (0.004, 0.5446))
+KODAK_LAMBDA_BPP: tuple[tuple[float, float], ...] = ((0.001, 0.1710), (0.002, 0.3013), (0.004, 0.4892))
 """Measured ``(lambda, mean bpp)`` on Kodak (kodim01, 05, 09, 13, 17, 21; 500 steps), for ``--bpp``
 (``docs/results/grid-kodak/grid.json``)."""
 

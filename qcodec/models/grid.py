@@ -115,7 +115,7 @@ class ContextModel(nn.Module):
     log-scale (natural log, clamped to ``[LOG_SCALE_MIN, LOG_SCALE_MAX]`` by the caller).
     """
 
-    def __init__(self, hidden: int = 12, layers: int = 2) -> None:
+    def __init__(self, hidden: int = 16, layers: int = 2) -> None:
         super().__init__()
         self.hidden = hidden
         self.first = nn.Conv2d(CONTEXT_INPUTS, hidden, 3, padding=1, bias=False)
@@ -317,7 +317,7 @@ class GridModel(nn.Module):
         channels: int = 3,
         levels: int = 7,
         hidden: int = 16,
-        context_hidden: int = 12,
+        context_hidden: int = 16,
         context_layers: int = 2,
         quantum_qubits: int = 0,
     ) -> None:
