@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -200,10 +200,22 @@ class GridCodec(Codec):
         """
         named = {name: p.detach().clone() for name, p in model.decoder_parameters().items()}
         pixels = target.shape[-1] * target.shape[-2]
+        # The rate depends only on the context tensors and the image only on the synthesis
+        # ones, and a trial changes one tensor: recompute only the part whose inputs changed.
+        last: dict[str, tuple[list[torch.Tensor], torch.Tensor]] = {}
+
+        def part(prefix: str, params: Mapping[str, torch.Tensor], compute: Callable[[], torch.Tensor]) -> torch.Tensor:
+            inputs = [t for name, t in params.items() if name.startswith(prefix)]
+            cached = last.get(prefix)
+            if cached is None or len(cached[0]) != len(inputs) or any(a is not b for a, b in zip(cached[0], inputs)):
+                model.load_state_dict({name: params[name] for name in params if name.startswith(prefix)}, strict=False)
+                cached = last[prefix] = (inputs, compute())
+            return cached[1]
 
         def cost(params: Mapping[str, torch.Tensor]) -> float:
-            model.load_state_dict(dict(params), strict=False)
-            return float(rd_loss(model.rate_bits(grids), model.synthesize(grids), target, lmbda)[0])
+            bits = part("context.", params, lambda: model.rate_bits(grids))
+            image = part("synthesis.", params, lambda: model.synthesize(grids))
+            return float(rd_loss(bits, image, target, lmbda)[0])
 
         best = None
         for base in WEIGHT_BITS:
