@@ -9,7 +9,7 @@ values; the same lambda convention as CompressAI and ``qcodec train ae``). Adam 
 learning-rate decay. For the first ``1 - ste_fraction`` of the steps rounding is relaxed as in
 C3 (Kim et al. 2023; :func:`training_latents`): soft rounding whose temperature anneals
 towards hard rounding, plus Kumaraswamy noise that narrows from uniform towards zero; then
-rounding with a straight-through gradient for the last 5 % of the steps (a longer
+rounding with a straight-through gradient for the last ``ste_fraction`` (kept short: a longer
 straight-through phase lets latents drift off zero, where the rate has no gradient). On Kodak
 crops this cut the rate-distortion cost by 4-5 % against plain uniform noise (``docs/grid.md``).
 """
