@@ -264,7 +264,7 @@ class GridCodec(Codec):
 
 KODAK_LAMBDA_BPP: tuple[tuple[float, float], ...] = ((0.001, 0.1552), (0.002, 0.2704), (0.004, 0.4477))
 """Measured ``(lambda, mean bpp)`` on Kodak (kodim01, 05, 09, 13, 17, 21; 1,000 steps), for ``--bpp``
-(``docs/results/grid-kodak/grid.json``)."""
+(``docs/results/grid-kodak-1000-steps/grid.json``)."""
 
 
 def lambda_for_bpp(bpp: float) -> float:
