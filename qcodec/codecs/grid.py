@@ -11,10 +11,12 @@
         3 payload  ANS words of the decoder weights
         4 latents  ANS words of the latent grids (coarsest first, 4 phases each)
 
-Decoding rebuilds the decoder from sections 1-3, decodes the latents with the fixed-point
-context model (bit-exact on any machine), then runs upsampling and synthesis on one CPU
-thread, so the image is the same whatever the caller's thread count. The encoder builds its
-reported reconstruction with the same function from the same decoded weights.
+Fitting starts the context model from the bundled prior (:mod:`qcodec.grid_prior`), an
+encoder-side choice that streams do not record. Decoding rebuilds the decoder from sections
+1-3, decodes the latents with the fixed-point context model (bit-exact on any machine), then
+runs upsampling and synthesis on one CPU thread, so the image is the same whatever the
+caller's thread count. The encoder builds its reported reconstruction with the same
+function from the same decoded weights.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from qcodec.data.image_io import Image
 from qcodec.errors import BitstreamError, InvalidInputError
 from qcodec.grid_entropy import FixedPointContext, decode_latents, encode_latents
 from qcodec.grid_fit import GridFitConfig, fit_grid, rd_loss
+from qcodec.grid_prior import prior_checksum, start_context_
 from qcodec.models.grid import GridModel
 from qcodec.quantize import allocate_bits
 from qcodec.tensor_codec import EncodedTensors, decode_tensors, encode_tensors
@@ -122,6 +125,9 @@ class GridCodec(Codec):
     def quality_levels(self) -> list[int]:
         return list(QUALITY_LAMBDAS)
 
+    def fingerprint(self) -> str:
+        return f"context prior {prior_checksum()}"
+
     def settings(self, options: Mapping[str, Any]) -> tuple[GridArch, GridFitConfig]:
         """Validate ``options`` and resolve the architecture and fitting configuration."""
         self.check_options(options)
@@ -156,7 +162,9 @@ class GridCodec(Codec):
         seed = options.get("seed") or 0
         start = time.perf_counter()
         torch.manual_seed(seed)
-        model = arch.build(image.height, image.width, image.channels).to(device)
+        model = arch.build(image.height, image.width, image.channels)
+        start_context_(model)
+        model = model.to(device)
         target = image_tensor(image).to(device)
         fit_grid(model, target, config, seed=seed, progress=progress)
         fit_seconds = time.perf_counter() - start

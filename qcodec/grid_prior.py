@@ -1,0 +1,179 @@
+"""A learned start for the grid codec's context model, fitted on other images.
+
+Fitting a grid model from a randomly initialised context model is erratic: on Kodak crops
+the seed alone moved the rate-distortion cost by 6-14 %, and the context model's
+initialisation was the cause (``docs/grid.md``). The encoder therefore starts the context
+model from a *prior*: the context model of grid fits to a few training images (BSDS300,
+never Kodak), chained so that each fit starts from the previous one's context model. It is
+only a starting point: fitting moves it, and the encoder sends the fitted weights as before,
+so streams and the decoder do not depend on it.
+
+Prior file (``torch.load(weights_only=True)``)::
+
+    format    CONTEXT_PRIOR_FORMAT
+    version   CONTEXT_PRIOR_VERSION
+    hidden, layers   the context model's width and depth
+    state     its weights, float32, ``ContextModel.state_dict()`` names
+    recipe    how it was made (PriorConfig fields, data folder name, image names)
+
+The bundled prior (:data:`BUNDLED_PRIOR`) was made with ``qcodec train grid-context``
+(the command is in ``docs/grid.md``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from qcodec.data.files import read_bytes, write_bytes_atomic
+from qcodec.data.image_folder import image_files
+from qcodec.data.image_io import decode_image_bytes
+from qcodec.errors import InvalidInputError
+from qcodec.fit import FitProgress
+from qcodec.grid_fit import GridFitConfig, fit_grid
+from qcodec.models.grid import ContextModel, GridModel
+from qcodec.zoo import BUNDLED_DIR
+
+CONTEXT_PRIOR_FORMAT = "qcodec-grid-context"
+CONTEXT_PRIOR_VERSION = 1
+BUNDLED_PRIOR = BUNDLED_DIR / "grid-context.pt"
+
+
+@dataclass(frozen=True)
+class PriorConfig:
+    """How to make a context prior.
+
+    Attributes:
+        images: how many training images to fit in turn (picked at random with ``seed``).
+        lmbda: rate-distortion lambda of the fits.
+        fit_steps: fitting steps per image (the codec's recipe otherwise).
+        hidden, layers: the context model's width and depth.
+        seed: seed of the image pick, the first context model and the fits.
+    """
+
+    images: int = 2
+    lmbda: float = 0.002
+    fit_steps: int = 600
+    hidden: int = 16
+    layers: int = 2
+    seed: int = 0
+
+
+PriorProgress = Callable[[str, int, int], None]
+"""``(what, step, total)``: ``what`` names the image being fitted."""
+
+
+def train_context_prior(images: list[torch.Tensor], config: PriorConfig, progress: PriorProgress | None = None) -> ContextModel:
+    """Fit a grid model to each of ``images`` in turn and return the last fit's context model.
+
+    Each image is ``(1, C, H, W)`` in ``[0, 1]`` (``C`` 1 or 3) and is fitted with the
+    codec's recipe (``config.lmbda``, ``config.fit_steps`` steps); the first fit starts from a
+    random context model (seed ``config.seed``), every later one from the previous fit's.
+    """
+    torch.manual_seed(config.seed)
+    context = ContextModel(config.hidden, config.layers)
+    for index, image in enumerate(images):
+        height, width = image.shape[-2:]
+        model = GridModel(height, width, image.shape[1], context_hidden=config.hidden, context_layers=config.layers)
+        model.context.load_state_dict(context.state_dict())
+        report = None
+        if progress is not None:
+            name = f"image {index + 1}/{len(images)}"
+
+            def report(event: FitProgress, name: str = name) -> None:
+                progress(name, event.step, event.total)
+
+        fit = replace(GridFitConfig(), lmbda=config.lmbda, steps=config.fit_steps)
+        fit_grid(model, image, fit, seed=config.seed + index, progress=report)
+        context = model.context
+    return context.eval()
+
+
+def save_context_prior(context: ContextModel, path: Path, recipe: dict[str, Any]) -> None:
+    """Write ``context`` as a prior file at ``path`` (atomically)."""
+    payload = {
+        "format": CONTEXT_PRIOR_FORMAT,
+        "version": CONTEXT_PRIOR_VERSION,
+        "hidden": context.hidden,
+        "layers": len(context.mlp) + 1,
+        "state": {k: v.detach().to(torch.float32).clone() for k, v in context.state_dict().items()},
+        "recipe": recipe,
+    }
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    write_bytes_atomic(path, buffer.getvalue())
+
+
+@lru_cache(maxsize=4)
+def load_context_prior(path: Path = BUNDLED_PRIOR) -> ContextModel:
+    """The context model stored in prior file ``path`` (eval mode; do not modify it).
+
+    Raises:
+        InvalidInputError: the file is missing or is not a prior file.
+    """
+    try:
+        payload = torch.load(path, weights_only=True)
+        if payload.get("format") != CONTEXT_PRIOR_FORMAT or payload.get("version") != CONTEXT_PRIOR_VERSION:
+            raise ValueError("not a context prior of this version")
+        context = ContextModel(int(payload["hidden"]), int(payload["layers"]))
+        context.load_state_dict(payload["state"])
+    except FileNotFoundError:
+        raise InvalidInputError(f"no such context prior file: {path}") from None
+    except Exception as exc:  # torch.load and load_state_dict raise assorted types
+        raise InvalidInputError(f"{path} is not a grid context prior file ({exc})") from None
+    return context.eval()
+
+
+@lru_cache(maxsize=4)
+def prior_checksum(path: Path = BUNDLED_PRIOR) -> str:
+    """First 8 hex digits of the SHA-256 of prior file ``path`` (what identifies it in caches)."""
+    return hashlib.sha256(read_bytes(path)).hexdigest()[:8]
+
+
+def start_context_(model: GridModel, prior: ContextModel | None = None) -> bool:
+    """Copy ``prior`` (default: the bundled one) into ``model.context`` if their shapes match.
+
+    Returns whether it did; a model of another width or depth keeps its random start.
+    """
+    prior = load_context_prior() if prior is None else prior
+    if prior.hidden != model.context.hidden or len(prior.mlp) != len(model.context.mlp):
+        return False
+    model.context.load_state_dict(prior.state_dict())
+    return True
+
+
+def pick_training_images(folder: Path, count: int, seed: int) -> tuple[list[str], list[torch.Tensor]]:
+    """``count`` images of ``folder`` picked at random with ``seed``: their names and ``(1, 3, H, W)`` tensors in ``[0, 1]``.
+
+    Raises:
+        InvalidInputError: the folder is missing, holds fewer than ``count`` images, or one does not read.
+    """
+    if not folder.is_dir():
+        raise InvalidInputError(f"training data folder {folder} does not exist")
+    paths = image_files(folder)
+    if len(paths) < count:
+        raise InvalidInputError(f"{folder} holds {len(paths)} images, fewer than the {count} asked for")
+    picks = sorted(torch.randperm(len(paths), generator=torch.Generator().manual_seed(seed))[:count].tolist())
+    names, images = [], []
+    for index in picks:
+        path = paths[index]
+        pixels = decode_image_bytes(read_bytes(path), str(path)).pixels
+        if pixels.shape[2] == 1:
+            pixels = np.repeat(pixels, 3, axis=2)
+        names.append(path.name)
+        images.append(torch.from_numpy(pixels.copy()).permute(2, 0, 1)[None].float() / 255.0)
+    return names, images
+
+
+def prior_recipe(config: PriorConfig, data: Path, names: list[str]) -> dict[str, Any]:
+    """What a prior file records about its training."""
+    return {**asdict(config), "data": data.resolve().name, "image_names": names}
+
