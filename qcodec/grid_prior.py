@@ -22,7 +22,6 @@ The bundled prior (:data:`BUNDLED_PRIOR`) was made with ``qcodec train grid-cont
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -30,16 +29,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from qcodec.data.files import read_bytes, write_bytes_atomic
+from qcodec.data.download import file_digest
+from qcodec.data.files import write_bytes_atomic
 from qcodec.data.image_folder import image_files
-from qcodec.data.image_io import decode_image_bytes
 from qcodec.errors import InvalidInputError
-from qcodec.fit import FitProgress
 from qcodec.grid_fit import GridFitConfig, fit_grid
 from qcodec.models.grid import ContextModel, GridModel
+from qcodec.training import read_training_image
 from qcodec.zoo import BUNDLED_DIR
 
 CONTEXT_PRIOR_FORMAT = "qcodec-grid-context"
@@ -83,17 +81,13 @@ def train_context_prior(images: list[torch.Tensor], config: PriorConfig, progres
     for index, image in enumerate(images):
         height, width = image.shape[-2:]
         model = GridModel(height, width, image.shape[1], context_hidden=config.hidden, context_layers=config.layers)
-        model.context.load_state_dict(context.state_dict())
+        model.context = context
         report = None
         if progress is not None:
             name = f"image {index + 1}/{len(images)}"
-
-            def report(event: FitProgress, name: str = name) -> None:
-                progress(name, event.step, event.total)
-
+            report = lambda event, name=name: progress(name, event.step, event.total)  # noqa: E731
         fit = replace(GridFitConfig(), lmbda=config.lmbda, steps=config.fit_steps)
         fit_grid(model, image, fit, seed=config.seed + index, progress=report)
-        context = model.context
     return context.eval()
 
 
@@ -135,7 +129,7 @@ def load_context_prior(path: Path = BUNDLED_PRIOR) -> ContextModel:
 @lru_cache(maxsize=4)
 def prior_checksum(path: Path = BUNDLED_PRIOR) -> str:
     """First 8 hex digits of the SHA-256 of prior file ``path`` (what identifies it in caches)."""
-    return hashlib.sha256(read_bytes(path)).hexdigest()[:8]
+    return file_digest(path, "sha256")[:8]
 
 
 def start_context_(model: GridModel, prior: ContextModel | None = None) -> bool:
@@ -162,15 +156,8 @@ def pick_training_images(folder: Path, count: int, seed: int) -> tuple[list[str]
     if len(paths) < count:
         raise InvalidInputError(f"{folder} holds {len(paths)} images, fewer than the {count} asked for")
     picks = sorted(torch.randperm(len(paths), generator=torch.Generator().manual_seed(seed))[:count].tolist())
-    names, images = [], []
-    for index in picks:
-        path = paths[index]
-        pixels = decode_image_bytes(read_bytes(path), str(path)).pixels
-        if pixels.shape[2] == 1:
-            pixels = np.repeat(pixels, 3, axis=2)
-        names.append(path.name)
-        images.append(torch.from_numpy(pixels.copy()).permute(2, 0, 1)[None].float() / 255.0)
-    return names, images
+    names = [paths[index].name for index in picks]
+    return names, [read_training_image(paths[index])[None].float() / 255.0 for index in picks]
 
 
 def prior_recipe(config: PriorConfig, data: Path, names: list[str]) -> dict[str, Any]:

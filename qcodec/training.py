@@ -97,20 +97,30 @@ class TrainProgress:
     psnr: float
 
 
+def read_training_image(path: Path) -> torch.Tensor:
+    """The image at ``path`` as ``uint8 (3, H, W)`` (grayscale repeated to three channels).
+
+    Raises:
+        InvalidInputError: the file does not read as an image.
+    """
+    try:
+        pixels = decode_image_bytes(read_bytes(path), str(path)).pixels
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"training image {path} cannot be read ({exc})") from None
+    if pixels.shape[2] == 1:
+        pixels = np.repeat(pixels, 3, axis=2)
+    return torch.from_numpy(pixels.copy()).permute(2, 0, 1)
+
+
 def load_training_images(folder: Path, patch: int) -> list[torch.Tensor]:
     """Every image in ``folder`` as ``uint8 (3, H, W)``; images smaller than ``patch`` are skipped."""
     if not folder.is_dir():
         raise InvalidInputError(f"training data folder {folder} does not exist")
     images = []
     for path in image_files(folder):
-        try:
-            pixels = decode_image_bytes(read_bytes(path), str(path)).pixels
-        except InvalidInputError as exc:
-            raise InvalidInputError(f"training image {path} cannot be read ({exc})") from None
-        if pixels.shape[2] == 1:
-            pixels = np.repeat(pixels, 3, axis=2)
-        if min(pixels.shape[:2]) >= patch:
-            images.append(torch.from_numpy(pixels.copy()).permute(2, 0, 1))
+        image = read_training_image(path)
+        if min(image.shape[1:]) >= patch:
+            images.append(image)
     if not images:
         raise InvalidInputError(f"no image of at least {patch}x{patch} pixels in {folder}")
     return images
