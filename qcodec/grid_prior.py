@@ -22,7 +22,6 @@ The bundled prior (:data:`BUNDLED_PRIOR`) was made with ``qcodec train grid-cont
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
@@ -32,12 +31,11 @@ from typing import Any
 import torch
 
 from qcodec.data.download import file_digest
-from qcodec.data.files import write_bytes_atomic
-from qcodec.data.image_folder import image_files
+from qcodec.data.files import save_torch_atomic
 from qcodec.errors import InvalidInputError
 from qcodec.grid_fit import GridFitConfig, fit_grid
 from qcodec.models.grid import ContextModel, GridModel
-from qcodec.training import read_training_image
+from qcodec.training import read_training_image, training_image_paths
 from qcodec.zoo import BUNDLED_DIR
 
 CONTEXT_PRIOR_FORMAT = "qcodec-grid-context"
@@ -78,6 +76,7 @@ def train_context_prior(images: list[torch.Tensor], config: PriorConfig, progres
     """
     torch.manual_seed(config.seed)
     context = ContextModel(config.hidden, config.layers)
+    fit = replace(GridFitConfig(), lmbda=config.lmbda, steps=config.fit_steps)
     for index, image in enumerate(images):
         height, width = image.shape[-2:]
         model = GridModel(height, width, image.shape[1], context_hidden=config.hidden, context_layers=config.layers)
@@ -86,7 +85,6 @@ def train_context_prior(images: list[torch.Tensor], config: PriorConfig, progres
         if progress is not None:
             name = f"image {index + 1}/{len(images)}"
             report = lambda event, name=name: progress(name, event.step, event.total)  # noqa: E731
-        fit = replace(GridFitConfig(), lmbda=config.lmbda, steps=config.fit_steps)
         fit_grid(model, image, fit, seed=config.seed + index, progress=report)
     return context.eval()
 
@@ -101,9 +99,7 @@ def save_context_prior(context: ContextModel, path: Path, recipe: dict[str, Any]
         "state": {k: v.detach().to(torch.float32).clone() for k, v in context.state_dict().items()},
         "recipe": recipe,
     }
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    write_bytes_atomic(path, buffer.getvalue())
+    save_torch_atomic(path, payload)
 
 
 @lru_cache(maxsize=4)
@@ -150,9 +146,7 @@ def pick_training_images(folder: Path, count: int, seed: int) -> tuple[list[str]
     Raises:
         InvalidInputError: the folder is missing, holds fewer than ``count`` images, or one does not read.
     """
-    if not folder.is_dir():
-        raise InvalidInputError(f"training data folder {folder} does not exist")
-    paths = image_files(folder)
+    paths = training_image_paths(folder)
     if len(paths) < count:
         raise InvalidInputError(f"{folder} holds {len(paths)} images, fewer than the {count} asked for")
     picks = sorted(torch.randperm(len(paths), generator=torch.Generator().manual_seed(seed))[:count].tolist())

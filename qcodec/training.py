@@ -11,7 +11,6 @@ same weights as an uninterrupted one. The finished network is exported as a mode
 from __future__ import annotations
 
 import hashlib
-import io
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -20,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from qcodec.data.files import read_bytes, write_bytes_atomic
+from qcodec.data.files import read_bytes, save_torch_atomic
 from qcodec.data.image_folder import image_files
 from qcodec.data.image_io import decode_image_bytes
 from qcodec.errors import InvalidInputError
@@ -112,12 +111,21 @@ def read_training_image(path: Path) -> torch.Tensor:
     return torch.from_numpy(pixels.copy()).permute(2, 0, 1)
 
 
-def load_training_images(folder: Path, patch: int) -> list[torch.Tensor]:
-    """Every image in ``folder`` as ``uint8 (3, H, W)``; images smaller than ``patch`` are skipped."""
+def training_image_paths(folder: Path) -> list[Path]:
+    """The image files in ``folder`` (:func:`~qcodec.data.image_folder.image_files`).
+
+    Raises:
+        InvalidInputError: the folder does not exist.
+    """
     if not folder.is_dir():
         raise InvalidInputError(f"training data folder {folder} does not exist")
+    return image_files(folder)
+
+
+def load_training_images(folder: Path, patch: int) -> list[torch.Tensor]:
+    """Every image in ``folder`` as ``uint8 (3, H, W)``; images smaller than ``patch`` are skipped."""
     images = []
-    for path in image_files(folder):
+    for path in training_image_paths(folder):
         image = read_training_image(path)
         if min(image.shape[1:]) >= patch:
             images.append(image)
@@ -178,12 +186,6 @@ def fit_density_(model: FactorizedAutoencoder, images: list[torch.Tensor], gener
         optimizer.zero_grad(set_to_none=True)
         bits.backward()
         optimizer.step()
-
-
-def _save_atomic(obj: dict, path: Path) -> None:
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    write_bytes_atomic(path, buffer.getvalue())
 
 
 def _recipe(config: dict) -> dict:
@@ -285,7 +287,8 @@ def train_autoencoder(
             means = np.mean(recent, axis=0)
             progress(TrainProgress(step + 1, config.steps, means[0], means[1], -10 * math.log10(max(means[2], 1e-12))))
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
-            _save_atomic(
+            save_torch_atomic(
+                checkpoint,
                 {
                     "config": asdict(config),
                     "model": model.state_dict(),
@@ -295,6 +298,5 @@ def train_autoencoder(
                     "step": step + 1,
                     "identity": identity,
                 },
-                checkpoint,
             )
     return model.eval()

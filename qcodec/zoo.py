@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from qcodec.entropy import TABLE_PRECISION, FrequencyTable, frequency_table
-from qcodec.data.files import write_bytes_atomic
+from qcodec.data.files import save_torch_atomic
 from qcodec.errors import BitstreamError, InvalidInputError
 from qcodec.models.autoencoder import FactorizedAutoencoder
 
@@ -112,10 +112,8 @@ def save_model_file(network: FactorizedAutoencoder, path: Path, model_id: int, l
         "table_size": torch.tensor([len(t.freqs) for t in tables], dtype=torch.int32),
         "recipe": recipe,
     }
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(path, buffer.getvalue())
+    save_torch_atomic(path, payload)
 
 
 def checksum(data: bytes) -> int:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
+
+import torch
 
 from qcodec.errors import InvalidInputError
 
@@ -51,3 +55,14 @@ def read_bytes(path: str | os.PathLike[str]) -> bytes:
         return target.read_bytes()
     except OSError as exc:
         raise InvalidInputError(f"cannot read {target}: {exc.strerror}") from exc
+
+
+def save_torch_atomic(path: str | os.PathLike[str], obj: Any) -> None:
+    """``torch.save(obj)`` to ``path`` through :func:`write_bytes_atomic` (whole or not at all).
+
+    Raises:
+        InvalidInputError: the target directory does not exist or is not writable.
+    """
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    write_bytes_atomic(path, buffer.getvalue())

@@ -33,7 +33,6 @@ printed; progress goes to a callback and results come back as dataclasses.
 from __future__ import annotations
 
 import copy
-import io
 import math
 import platform
 import time
@@ -48,7 +47,7 @@ from torch.nn import functional as F
 from torch.nn.utils import prune
 
 from qcodec.data.cifar10 import CLASSES, load_cifar10, normalize
-from qcodec.data.files import write_bytes_atomic
+from qcodec.data.files import save_torch_atomic, write_bytes_atomic
 from qcodec.errors import InvalidInputError
 from qcodec.models.cifar import CIFAR_MODELS, build_cifar_model
 from qcodec.netcompress import (
@@ -339,10 +338,8 @@ def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch
 
 def save_checkpoint(path: Path, model: nn.Module, name: str, width: float, extra: dict[str, Any]) -> None:
     """Write a trained classifier with what is needed to rebuild it."""
-    buffer = io.BytesIO()
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
-    torch.save({"format": CHECKPOINT_FORMAT, "version": 1, "model": name, "width": width, "state_dict": state, **extra}, buffer)
-    write_bytes_atomic(path, buffer.getvalue())
+    save_torch_atomic(path, {"format": CHECKPOINT_FORMAT, "version": 1, "model": name, "width": width, "state_dict": state, **extra})
 
 
 def load_checkpoint(path: Path, name: str) -> tuple[nn.Module, float]:
