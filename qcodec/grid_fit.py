@@ -12,6 +12,9 @@ towards hard rounding, plus Kumaraswamy noise that narrows from uniform towards 
 rounding with a straight-through gradient for the last ``ste_fraction`` (kept short: a longer
 straight-through phase lets latents drift off zero, where the rate has no gradient). On Kodak
 crops this cut the rate-distortion cost by 4-5 % against plain uniform noise (``docs/grid.md``).
+
+With a :class:`RateControl` the fit aims at a rate instead of a fixed lambda: lambda is
+steered during the fit, a feedback loop on the rate of the rounded latents.
 """
 
 from __future__ import annotations
@@ -24,6 +27,39 @@ import torch
 from qcodec.fit import FitProgress, ProgressCallback, cosine_factor, psnr_from_mse
 from qcodec.laplace_coding import VALUE_MAX
 from qcodec.models.grid import GridModel
+
+
+@dataclass(frozen=True)
+class RateControl:
+    """Steer lambda during the fit so that the rounded latents end near ``latent_bpp``.
+
+    From ``start`` to ``end`` (fractions of the fitting steps), every ``every`` steps, the rate
+    ``r`` of the rounded latents (bpp, the context model's float estimate) is measured and
+    ``log lambda -= gain * log(r / latent_bpp)``. Control stops early so that the last part of
+    the fit, where the learning rate is small and rounding becomes hard, trains at one lambda.
+    On 256x384 Kodak crops this landed 2-5 % under the target at no rate-distortion cost
+    against fixed-lambda fits at the same rate (``docs/grid.md``).
+
+    Attributes:
+        latent_bpp: target rate of the latent grids in bits per pixel (the decoder weights and
+            the container are not counted; :class:`~qcodec.codecs.grid.GridCodec` subtracts an
+            estimate of them from a whole-file target).
+        start: fraction of the steps at which control starts.
+        end: fraction of the steps at which it stops.
+        every: steps between two updates of lambda.
+        gain: how much of the log rate error one update corrects.
+    """
+
+    latent_bpp: float
+    start: float = 0.08
+    end: float = 0.6
+    every: int = 10
+    gain: float = 0.3
+
+    def updates_at(self, step: int, steps: int) -> bool:
+        """Whether lambda is updated before fitting step ``step`` of ``steps``."""
+        first, last = round(self.start * steps), round(self.end * steps)
+        return first <= step < last and (step - first) % self.every == 0
 
 
 @dataclass(frozen=True)
@@ -45,6 +81,8 @@ class GridFitConfig:
         pyramid_init: start from the image's Laplacian pyramid (else from zero latents).
         context_warmup: steps that fit the context model alone to the initial latents (rate
             only) before joint training, so the first joint steps see a sensible rate.
+        rate_control: steer lambda towards a target rate (``lmbda`` is then where it starts,
+            and what sets the pyramid start's step); ``None`` keeps ``lmbda`` fixed.
     """
 
     lmbda: float = 0.004
@@ -57,6 +95,7 @@ class GridFitConfig:
     noise_shapes: tuple[float, float] = (1.0, 2.0)
     pyramid_init: bool = True
     context_warmup: int = 100
+    rate_control: RateControl | None = None
 
 
 PYRAMID_STEP_SCALE = 0.0095
@@ -117,10 +156,12 @@ def fit_grid(
     config: GridFitConfig,
     seed: int = 0,
     progress: ProgressCallback | None = None,
-) -> GridModel:
-    """Train ``model`` in place on ``target (1, C, H, W)`` in ``[0, 1]``; returns it in eval mode.
+) -> float:
+    """Train ``model`` in place on ``target (1, C, H, W)`` in ``[0, 1]`` and leave it in eval mode.
 
-    ``seed`` seeds the quantization noise (seed the initialisation separately).
+    ``seed`` seeds the quantization noise (seed the initialisation separately). Returns the
+    lambda the fit ended with: ``config.lmbda``, or where :attr:`GridFitConfig.rate_control`
+    steered it.
     """
     torch.manual_seed(seed)
     if config.pyramid_init:
@@ -138,7 +179,14 @@ def fit_grid(
     optimizer = torch.optim.Adam([{"params": list(model.latents), "lr": config.latent_lr}, {"params": networks, "lr": config.lr}])
     peaks = [config.latent_lr, config.lr]
     ste_from = round(config.steps * (1.0 - config.ste_fraction))
+    pixels = target.shape[-1] * target.shape[-2]
+    control = config.rate_control
+    lmbda = config.lmbda
     for step in range(config.steps):
+        if control is not None and control.updates_at(step, config.steps):
+            with torch.no_grad():
+                rate = float(model.rate_bits(model.quantized_latents("round"))) / pixels
+            lmbda *= math.exp(-control.gain * math.log(max(rate, 1e-6) / control.latent_bpp))
         for group, peak in zip(optimizer.param_groups, peaks):
             group["lr"] = peak * cosine_factor(step, config.steps, config.final_lr_ratio)
         if step < ste_from:
@@ -146,10 +194,11 @@ def fit_grid(
         else:
             rate_grids = synthesis_grids = model.quantized_latents("ste")
         bits, image = model.rate_bits(rate_grids), model.synthesize(synthesis_grids)
-        loss, mse = rd_loss(bits, image, target, config.lmbda)
+        loss, mse = rd_loss(bits, image, target, lmbda)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         if progress is not None:
             progress(FitProgress("fit", step + 1, config.steps, loss.item(), psnr_from_mse(mse.item())))
-    return model.eval()
+    model.eval()
+    return lmbda

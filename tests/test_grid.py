@@ -18,11 +18,12 @@ from typer.testing import CliRunner
 from qcodec import api
 from qcodec.bitstream import ByteReader, pack, unpack
 from qcodec.cli.app import app
-from qcodec.codecs.grid import KODAK_LAMBDA_BPP, QUALITY_LAMBDAS, GridArch, lambda_for_bpp
+from qcodec.data.image_io import Image
+from qcodec.codecs.grid import KODAK_LAMBDA_BPP, OVERHEAD_BYTES, QUALITY_LAMBDAS, GridArch, lambda_for_bpp
 from qcodec.entropy import ans_decoder
 from qcodec.errors import BitstreamError, InvalidInputError
 from qcodec.grid_entropy import FixedPointContext, decode_latents, encode_latents
-from qcodec.grid_fit import GridFitConfig, fit_grid, kumaraswamy_noise, rd_loss, softround, training_latents
+from qcodec.grid_fit import GridFitConfig, RateControl, fit_grid, kumaraswamy_noise, rd_loss, softround, training_latents
 from qcodec.laplace_coding import (
     MU_STEPS,
     PRECISION,
@@ -300,9 +301,13 @@ def test_fitting_lowers_the_rate_distortion_cost():
     assert losses[-1] < 0.5 * losses[0]
 
 
+def _parrots(height: int, width: int) -> torch.Tensor:
+    pixels = np.array(PILImage.open(SAMPLES / "parrots.png").convert("RGB"))[:height, :width]
+    return torch.from_numpy(pixels.copy()).permute(2, 0, 1)[None].float() / 255
+
+
 def test_pyramid_start_beats_zero_latents_at_equal_steps():
-    pixels = np.array(PILImage.open(SAMPLES / "parrots.png").convert("RGB"))[:64, :96]
-    target = torch.from_numpy(pixels.copy()).permute(2, 0, 1)[None].float() / 255
+    target = _parrots(64, 96)
     costs = {}
     for init in (False, True):
         torch.manual_seed(0)
@@ -386,6 +391,7 @@ def test_quantum_synthesis_codes_and_decodes():
         ({"lmbda": 0.01, "quality": 2}, "give one of"),
         ({"steps": 0}, "--steps must be at least 1"),
         ({"layers": 3}, "does not apply to model grid"),
+        ({"bpp": 2.0}, "too low for a 64-pixel image"),
     ],
 )
 def test_bad_grid_options_are_refused(options, message):
@@ -436,4 +442,40 @@ def test_bpp_target_interpolates_the_measured_kodak_lambdas():
         assert lambda_for_bpp(bpp) == pytest.approx(lmbda, rel=1e-6)
     (l0, b0), (l1, b1) = points[0], points[1]
     assert l0 < lambda_for_bpp(math.sqrt(b0 * b1)) < l1
-    assert api.encode(gradient_image(8, 8, 3), "grid", {"bpp": b1, "steps": 2}).details["lambda"] == pytest.approx(l1)
+
+
+def test_rate_control_updates_lambda_every_few_steps_inside_its_span():
+    control = RateControl(0.2, start=0.1, end=0.5, every=10)
+    assert [s for s in range(200) if control.updates_at(s, 200)] == [20, 30, 40, 50, 60, 70, 80, 90]
+
+
+def test_rate_control_steers_the_latent_rate_towards_its_target():
+    target = _parrots(64, 96)
+
+    def fit(control: RateControl | None) -> tuple[float, float]:
+        torch.manual_seed(0)
+        model = GridModel(64, 96, levels=5)
+        lmbda = fit_grid(model, target, GridFitConfig(lmbda=0.004, steps=150, rate_control=control))
+        with torch.no_grad():
+            return lmbda, float(model.rate_bits(model.quantized_latents("round"))) / (64 * 96)
+
+    free_lambda, free = fit(None)
+    assert free_lambda == 0.004
+    low_lambda, low = fit(RateControl(0.25))
+    high_lambda, high = fit(RateControl(0.8))
+    assert low_lambda < 0.004 < high_lambda  # the same start, steered down and up
+    # In 150 steps the latents cannot follow all the way (measured: free 0.45 bpp; goals 0.25
+    # and 0.8 reach about 0.3 and 0.57); 256x384 Kodak crops at 1,400 steps land within 3.2 %.
+    assert low < free < high
+    assert abs(low - 0.25) < 0.8 * abs(free - 0.25) and abs(high - 0.8) < 0.8 * abs(free - 0.8)
+
+
+def test_bpp_target_starts_from_the_kodak_curve_and_leaves_room_for_the_decoder_weights():
+    image = Image(np.array(PILImage.open(SAMPLES / "parrots.png").convert("RGB")))
+    overhead = 8 * OVERHEAD_BYTES / image.num_pixels  # about 1 bpp on a 128x96 image
+    details = api.encode(image, "grid", {"bpp": 2.0, "steps": 30}).details
+    assert details["start_lambda"] == pytest.approx(lambda_for_bpp(2.0))
+    assert details["target_latent_bpp"] == pytest.approx(2.0 - overhead)
+    assert details["lambda"] != details["start_lambda"]  # steered
+    with pytest.raises(InvalidInputError, match="ask for at least 1.3"):
+        api.encode(image, "grid", {"bpp": 1.2, "steps": 30})

@@ -36,7 +36,7 @@ def encode(
     output: Annotated[str, typer.Argument(help="Where to write the .qic stream ('-' writes stdout).")],
     model: Annotated[str, typer.Option("--model", "-m", help="Codec: coin (SIREN MLP), quinr (hybrid quantum INR), ae (learned autoencoder) or grid (overfitted latent grids, Cool-chic style).")] = "coin",
     preset: Annotated[Optional[str], typer.Option(help="Named size: tiny, small, medium, large, xlarge.", rich_help_panel=RATE)] = None,
-    bpp: Annotated[Optional[float], typer.Option(help="Target bits per pixel; picks the architecture predicted closest.", rich_help_panel=RATE)] = None,
+    bpp: Annotated[Optional[float], typer.Option(help="Target bits per pixel: coin and quinr pick the architecture predicted closest, ae the closest level, grid steers lambda during the fit.", rich_help_panel=RATE)] = None,
     layers: Annotated[Optional[int], typer.Option(help="Network layers (overrides the preset).", rich_help_panel=RATE)] = None,
     width: Annotated[Optional[int], typer.Option(help="Units per layer (overrides the preset).", rich_help_panel=RATE)] = None,
     bits: Annotated[Optional[int], typer.Option(help="Base weight bit depth, 2-16 (sensitive tensors get more).", rich_help_panel=RATE)] = None,

@@ -36,7 +36,7 @@ from qcodec.codecs.inr import resolve_device
 from qcodec.data.image_io import Image
 from qcodec.errors import BitstreamError, InvalidInputError
 from qcodec.grid_entropy import FixedPointContext, decode_latents, encode_latents
-from qcodec.grid_fit import GridFitConfig, fit_grid, rd_loss
+from qcodec.grid_fit import GridFitConfig, RateControl, fit_grid, rd_loss
 from qcodec.grid_prior import prior_checksum, start_context_
 from qcodec.models.grid import GridModel
 from qcodec.quantize import allocate_bits
@@ -60,6 +60,13 @@ QUALITY_LAMBDAS = {1: 0.001, 2: 0.002, 3: 0.004, 4: 0.008, 5: 0.016}
 """``--quality`` levels and their lambda (rate + lambda * 255^2 * MSE)."""
 
 DEFAULT_QUALITY = 3
+
+OVERHEAD_BYTES = 1550
+"""Estimate of what a grid stream holds besides the latents, for ``--bpp``: the coded decoder
+weights (1,336-1,610 bytes measured on Kodak and the bundled samples) plus the container (35)."""
+
+MIN_LATENT_SHARE = 0.2
+"""Smallest share of a ``--bpp`` target left to the latents; below it the target is refused."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +118,7 @@ class GridCodec(Codec):
     options = {
         "lmbda": "rate-distortion trade-off lambda (rate + lambda * 255^2 * MSE)",
         "quality": "quality level 1 (lowest rate) .. 5, a preset lambda",
-        "bpp": "target bits per pixel: picks lambda from the measured Kodak curve",
+        "bpp": "target bits per pixel of the file: lambda is steered during the fit to reach it",
         "steps": "fitting steps (each a pass over the whole image)",
         "lr": "peak learning rate",
         "quantum_synthesis": "make one synthesis layer a parameterized quantum circuit",
@@ -126,10 +133,14 @@ class GridCodec(Codec):
         return list(QUALITY_LAMBDAS)
 
     def fingerprint(self) -> str:
-        return f"context prior {prior_checksum()}"
+        return f"context prior {prior_checksum()}, --bpp by rate control"
 
-    def settings(self, options: Mapping[str, Any]) -> tuple[GridArch, GridFitConfig]:
-        """Validate ``options`` and resolve the architecture and fitting configuration."""
+    def settings(self, options: Mapping[str, Any], image: Image) -> tuple[GridArch, GridFitConfig]:
+        """Validate ``options`` and resolve the architecture and fitting configuration for ``image``.
+
+        ``bpp`` starts lambda from the measured Kodak curve (:func:`lambda_for_bpp`) and steers it
+        towards ``bpp`` minus :data:`OVERHEAD_BYTES` for the latents (:class:`~qcodec.grid_fit.RateControl`).
+        """
         self.check_options(options)
         check_number(options, "steps", 1, integer=True)
         check_number(options, "seed", 0, integer=True)
@@ -138,10 +149,13 @@ class GridCodec(Codec):
         given = [k for k in ("lmbda", "quality", "bpp") if options.get(k) is not None]
         if len(given) > 1:
             raise InvalidInputError("give one of --lambda, --quality and --bpp")
+        control = None
         if options.get("lmbda") is not None:
             lmbda = float(options["lmbda"])
         elif options.get("bpp") is not None:
-            lmbda = lambda_for_bpp(float(options["bpp"]))
+            bpp = float(options["bpp"])
+            control = RateControl(latent_target(bpp, image.num_pixels))
+            lmbda = lambda_for_bpp(bpp)
         else:
             quality = options.get("quality")
             quality = DEFAULT_QUALITY if quality is None else quality
@@ -149,15 +163,15 @@ class GridCodec(Codec):
                 raise InvalidInputError(f"--quality must be one of {', '.join(map(str, QUALITY_LAMBDAS))}, got {quality}")
             lmbda = QUALITY_LAMBDAS[quality]
         arch = GridArch(quantum_qubits=self.quantum_qubits if options.get("quantum_synthesis") else 0)
-        config = replace(GridFitConfig(), lmbda=lmbda, steps=options.get("steps") or self.default_steps)
+        config = GridFitConfig(lmbda=lmbda, steps=options.get("steps") or self.default_steps, rate_control=control)
         if options.get("lr") is not None:
             config = replace(config, lr=float(options["lr"]))
         return arch, config
 
     def encode(self, image: Image, options: Mapping[str, Any], progress: ProgressCallback | None = None) -> EncodeResult:
-        arch, config = self.settings(options)
         if image.num_pixels > MAX_GRID_PIXELS:
             raise InvalidInputError(f"the grid codec codes images of at most {MAX_GRID_PIXELS} pixels, got {image.num_pixels}")
+        arch, config = self.settings(options, image)
         device = resolve_device(options.get("device") or "auto")
         seed = options.get("seed") or 0
         start = time.perf_counter()
@@ -166,13 +180,13 @@ class GridCodec(Codec):
         start_context_(model)
         model = model.to(device)
         target = image_tensor(image).to(device)
-        fit_grid(model, target, config, seed=seed, progress=progress)
+        lmbda = fit_grid(model, target, config, seed=seed, progress=progress)
         fit_seconds = time.perf_counter() - start
         model = model.cpu()
         target = target.cpu()
         with torch.no_grad():
             grids = model.quantized_latents("round")
-            bits, encoded = self._code_weights(model, grids, target, config.lmbda)
+            bits, encoded = self._code_weights(model, grids, target, lmbda)
         latents = encode_latents(FixedPointContext(model.context), [g.to(torch.float64) for g in grids], model.coarse)
         arch_section = ByteWriter()
         arch.write(arch_section)
@@ -183,7 +197,7 @@ class GridCodec(Codec):
             SECTION_LATENTS: latents,
         }
         details = {
-            "lambda": config.lmbda,
+            "lambda": lmbda,
             "steps": config.steps,
             "quantum_synthesis": bool(arch.quantum_qubits),
             "decoder_parameters": sum(p.numel() for p in model.decoder_parameters().values()),
@@ -193,6 +207,8 @@ class GridCodec(Codec):
             "device": str(device),
             "fit_seconds": fit_seconds,
         }
+        if config.rate_control is not None:
+            details.update(target_bpp=float(options["bpp"]), start_lambda=config.lmbda, target_latent_bpp=config.rate_control.latent_bpp)
         return EncodeResult(self.pack(image, sections), render(model, grids), details)
 
     @staticmethod
@@ -271,8 +287,22 @@ class GridCodec(Codec):
 
 
 KODAK_LAMBDA_BPP: tuple[tuple[float, float], ...] = ((0.001, 0.1552), (0.002, 0.2704), (0.004, 0.4477))
-"""Measured ``(lambda, mean bpp)`` on Kodak (kodim01, 05, 09, 13, 17, 21; 1,000 steps), for ``--bpp``
-(``docs/results/grid-kodak-1000-steps/grid.json``)."""
+"""Measured ``(lambda, mean bpp)`` on Kodak (kodim01, 05, 09, 13, 17, 21; 1,000 steps), where
+``--bpp`` starts lambda (``docs/results/grid-kodak-1000-steps/grid.json``)."""
+
+
+def latent_target(bpp: float, pixels: int) -> float:
+    """Latent rate (bpp) that makes a ``pixels``-pixel file about ``bpp``: ``bpp`` less
+    :data:`OVERHEAD_BYTES`; raises :class:`InvalidInputError` when that leaves the latents less
+    than :data:`MIN_LATENT_SHARE` of it."""
+    overhead = 8 * OVERHEAD_BYTES / pixels
+    if bpp - overhead < MIN_LATENT_SHARE * bpp:
+        least = overhead / (1 - MIN_LATENT_SHARE)
+        raise InvalidInputError(
+            f"--bpp {bpp:g} is too low for a {pixels:,}-pixel image: the grid decoder's weights alone take "
+            f"about {overhead:.2g} bpp (ask for at least {least:.2g}, or use --lambda or --quality)"
+        )
+    return bpp - overhead
 
 
 def lambda_for_bpp(bpp: float) -> float:
