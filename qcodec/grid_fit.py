@@ -37,8 +37,8 @@ class RateControl:
     ``r`` of the rounded latents (bpp, the context model's float estimate) is measured and
     ``log lambda -= gain * log(r / latent_bpp)``. Control stops early so that the last part of
     the fit, where the learning rate is small and rounding becomes hard, trains at one lambda.
-    On 256x384 Kodak crops this landed 2-5 % under the target at no rate-distortion cost
-    against fixed-lambda fits at the same rate (``docs/grid.md``).
+    On six Kodak images at 1,400 steps and a 0.3 bpp file target the files landed at
+    0.298-0.304 bpp, no worse than fixed-lambda fits at the same rates (``docs/grid.md``).
 
     Attributes:
         latent_bpp: target rate of the latent grids in bits per pixel (the decoder weights and

@@ -343,6 +343,11 @@ def test_cli_bench_classical_codecs_json_files_and_resume(tmp_path):
     assert rerun.exit_code == 0, rerun.output
     assert sorted((tmp_path / "cache").rglob("*.json")) == entries
     assert "Rate-distortion" in rerun.stdout and "Bjontegaard" in rerun.stdout
+    # one rate point per curve: no table of empty BD rows, one line saying why
+    single = runner.invoke(app, [*args[:8], "--bpp", "0.4", *args[10:]])
+    assert single.exit_code == 0, single.output
+    assert "Bjontegaard deltas against" not in single.stdout
+    assert "no Bjontegaard deltas against jpeg2000: anchor curve has 1 point; pchip needs at least 2" in " ".join(single.output.split())
 
 
 @needs_kodak
