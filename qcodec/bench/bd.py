@@ -73,6 +73,14 @@ def _delta(
         return None
 
 
+def anchor_problem(anchor: Curve, method: str) -> str | None:
+    """Why no Bjontegaard delta can be taken against ``anchor`` with ``method`` (too few points
+    for the fit), or ``None`` when it can: the anchor measured against itself."""
+    notes: list[str] = []
+    _delta(bd_rate, anchor, anchor, False, method, notes)
+    return notes[0] if notes else None
+
+
 def bd_table(curves: Sequence[Curve], anchor: Curve, method: str = "cubic") -> list[BDRow]:
     """BD-rate (PSNR), BD-PSNR and BD-rate (MS-SSIM dB) of every curve but the anchor against it.
 

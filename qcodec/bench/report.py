@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from qcodec.bench.bd import BDRow, bd_table, find_curve
+from qcodec.bench.bd import BDRow, anchor_problem, bd_table, find_curve
 from qcodec.bench.plot import plot_available, plot_rd
 from qcodec.bench.results import Curve, strict_json, value_at, write_curve
 from qcodec.data.files import write_bytes_atomic
@@ -61,7 +61,10 @@ def analyse(
         anchor_curve = next((c for c in measured if c.name == DEFAULT_ANCHOR), None)
         if anchor_curve is None:
             notes.append(f"no BD table: the default anchor {DEFAULT_ANCHOR} was not run (choose one with --anchor)")
-    rows = bd_table(curves, anchor_curve, method) if anchor_curve else []
+    problem = anchor_problem(anchor_curve, method) if anchor_curve else None
+    if anchor_curve and problem:
+        notes.append(f"no Bjontegaard deltas against {anchor_curve.label}: {problem}")
+    rows = bd_table(curves, anchor_curve, method) if anchor_curve and not problem else []
     values = {rate: {c.label: value_at(c, rate) for c in curves} for rate in at}
     return Analysis(curves, anchor_curve, rows, values, notes)
 

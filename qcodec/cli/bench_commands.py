@@ -112,11 +112,8 @@ def bench(
         out_console.print(_results_table(curves))
         if read_at:
             out_console.print(_at_table(analysis))
-        if analysis.anchor and any(row.bd_rate is not None or row.bd_psnr is not None for row in analysis.bd_rows):
+        if analysis.anchor and analysis.bd_rows:
             out_console.print(_bd_table(analysis.bd_rows, analysis.anchor.label, bd_method))
-        elif analysis.anchor:
-            reasons = dict.fromkeys(row.note for row in analysis.bd_rows if row.note)
-            warn(f"no Bjontegaard deltas against {analysis.anchor.label}: {'; '.join(reasons)}")
     err_console.print(f"wrote {', '.join(str(p) for p in written)}", highlight=False, soft_wrap=True)
 
 
