@@ -33,12 +33,31 @@ from qcodec.errors import (
 )
 
 MAGIC = b"QIC"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 HEADER_SIZE = 15
 CRC_SIZE = 4
 
+
+def bfloat16(value: float, *, up: bool = False) -> float:
+    """``value`` rounded to bfloat16 (a float32 whose low 16 bits are zero: 8 significant bits).
+
+    The nearest one (ties to even), or with ``up`` the smallest one at least ``value`` (for
+    ``value > 0``). This is what :meth:`ByteWriter.bf16` stores in two bytes.
+
+    >>> bfloat16(0.7), bfloat16(0.7, up=True)
+    (0.69921875, 0.703125)
+    """
+    bits = struct.unpack(">I", struct.pack(">f", value))[0]
+    if up:
+        bits &= 0xFFFF0000
+        if struct.unpack(">f", struct.pack(">I", bits))[0] < value:
+            bits += 0x10000
+    else:
+        bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+    return struct.unpack(">f", struct.pack(">I", bits))[0]
+
 SECTION_NAMES = {1: "model", 2: "tensors", 3: "payload", 4: "latents"}
-"""Section tags defined by format version 1 (``docs/bitstream.md``)."""
+"""Section tags defined by the format (``docs/bitstream.md``)."""
 
 
 class ByteWriter:
@@ -58,6 +77,13 @@ class ByteWriter:
 
     def f32(self, value: float) -> None:
         self._parts += struct.pack(">f", value)
+
+    def bf16(self, value: float) -> None:
+        """The high two bytes of ``value`` as float32; ``value`` must be a :func:`bfloat16` value."""
+        packed = struct.pack(">f", value)
+        if packed[2:] != b"\0\0":
+            raise ValueError(f"{value!r} is not a bfloat16 value")
+        self._parts += packed[:2]
 
     def varint(self, value: int) -> None:
         """Unsigned LEB128."""
@@ -109,6 +135,9 @@ class ByteReader:
 
     def f32(self) -> float:
         return struct.unpack(">f", self._take(4))[0]
+
+    def bf16(self) -> float:
+        return struct.unpack(">f", self._take(2) + b"\0\0")[0]
 
     def varint(self) -> int:
         value = shift = 0

@@ -1,21 +1,23 @@
 """Entropy coding of integer arrays with ``constriction`` (ANS), with per-array parametric models.
 
-Each array gets the cheapest of a few model families, fitted to its own values; the
-family and its parameters travel in the stream (:func:`write_model` / :func:`read_model`),
-and all arrays share one ANS stream of 32-bit words.
+Each array's values lie in a support ``[lo, hi]`` that the decoder already knows (for
+quantized weights, the range their bit depth allows). Each array gets the cheapest of a few
+model families over that support, fitted to its own values; the family and its parameters
+travel in the stream (:func:`write_model` / :func:`read_model`), and all arrays share one ANS
+stream of 32-bit words.
 
 ==========  ====  ===================================================================
-family      id    parameters (what the decoder needs)
+family      id    parameters (what the decoder needs besides the support)
 ==========  ====  ===================================================================
-constant    0     ``lo`` (every value equals it; no payload bits)
-gaussian    1     ``lo, hi`` (support), ``loc, scale`` (float32 mean and std)
-laplace     2     ``lo, hi``, ``loc, scale`` (float32 location and scale)
-uniform     3     ``lo, hi``
+constant    0     the value (every value equals it; no payload bits)
+gaussian    1     ``loc, scale`` (bfloat16 mean and std)
+laplace     2     ``loc, scale`` (bfloat16 location and scale)
+uniform     3     none
 ==========  ====  ===================================================================
 
 >>> import numpy as np
 >>> arrays = [np.array([0, 1, -1, 0, 2], dtype=np.int32)]
->>> models, words = encode_arrays(arrays)
+>>> models, words = encode_arrays(arrays, [(-3, 3)])
 >>> decode_arrays(models, [5], words)[0].tolist()
 [0, 1, -1, 0, 2]
 """
@@ -29,7 +31,7 @@ from enum import IntEnum
 import constriction
 import numpy as np
 
-from qcodec.bitstream import ByteReader, ByteWriter
+from qcodec.bitstream import ByteReader, ByteWriter, bfloat16
 from qcodec.errors import BitstreamError
 
 MIN_SCALE = 0.05
@@ -45,7 +47,7 @@ class Family(IntEnum):
 
 @dataclass(frozen=True)
 class EntropyModel:
-    """A fitted per-array model: ``family`` over the integer support ``[lo, hi]``."""
+    """A fitted per-array model: ``family`` over the integer support ``[lo, hi]`` (``lo == hi``, the value, for a constant)."""
 
     family: Family
     lo: int
@@ -67,18 +69,21 @@ class EntropyModel:
         return self.lo if self.family is Family.UNIFORM else 0
 
 
-def _f32(value: float) -> float:
-    return float(np.float32(value))
+Support = tuple[int, int]
+"""``(lo, hi)``: the integers an array's values may take, known to both sides."""
+
+MAX_SUPPORT = 1 << 24
+"""Largest support width ``hi - lo + 1`` a model may have."""
 
 
-def _candidates(values: np.ndarray) -> list[EntropyModel]:
-    lo, hi = int(values.min()), int(values.max())
-    if lo == hi:
-        return [EntropyModel(Family.CONSTANT, lo, hi)]
-    mean = _f32(values.mean())
-    std = _f32(max(float(values.std()), MIN_SCALE))
-    median = _f32(np.median(values))
-    mad = _f32(max(float(np.abs(values - median).mean()), MIN_SCALE))
+def _candidates(values: np.ndarray, support: Support) -> list[EntropyModel]:
+    lo, hi = support
+    if values.min() == values.max():
+        return [EntropyModel(Family.CONSTANT, int(values[0]), int(values[0]))]
+    mean = bfloat16(values.mean())
+    std = bfloat16(max(float(values.std()), MIN_SCALE))
+    median = bfloat16(np.median(values))
+    mad = bfloat16(max(float(np.abs(values - median).mean()), MIN_SCALE))
     return [
         EntropyModel(Family.GAUSSIAN, lo, hi, mean, std),
         EntropyModel(Family.LAPLACE, lo, hi, median, mad),
@@ -91,11 +96,16 @@ def _encode(coder: constriction.stream.stack.AnsCoder, values: np.ndarray, model
         coder.encode_reverse((values - model.shift()).astype(np.int32), model.constriction_model())
 
 
-def fit_model(values: np.ndarray) -> EntropyModel:
-    """The family (with fitted parameters) that codes ``values`` in the fewest bits."""
+def fit_model(values: np.ndarray, support: Support) -> EntropyModel:
+    """The family (with fitted parameters) that codes ``values`` (non-empty, within ``support``) in the fewest bits."""
     values = np.asarray(values, dtype=np.int32).reshape(-1)
+    lo, hi = support
+    if not 0 < hi - lo < MAX_SUPPORT:
+        raise ValueError(f"support [{lo}, {hi}] must hold 2 to 2**24 integers")
+    if values.min() < lo or values.max() > hi:
+        raise ValueError(f"values in [{values.min()}, {values.max()}] are outside the support [{lo}, {hi}]")
     best, best_bits = None, None
-    for candidate in _candidates(values):
+    for candidate in _candidates(values, support):
         if candidate.family is Family.CONSTANT:
             return candidate
         coder = constriction.stream.stack.AnsCoder()
@@ -107,18 +117,32 @@ def fit_model(values: np.ndarray) -> EntropyModel:
     return best
 
 
-def encode_arrays(arrays: Sequence[np.ndarray]) -> tuple[list[EntropyModel], bytes]:
+def coded_bits(values: np.ndarray, support: Support) -> int:
+    """Bits ``values`` take in the payload under their :func:`fit_model` model (its parameters not counted)."""
+    values = np.asarray(values, dtype=np.int32).reshape(-1)
+    if not values.size:
+        return 0
+    model = fit_model(values, support)
+    if model.family is Family.CONSTANT:
+        return 0
+    coder = constriction.stream.stack.AnsCoder()
+    _encode(coder, values, model)
+    return coder.num_bits()
+
+
+def encode_arrays(arrays: Sequence[np.ndarray], supports: Sequence[Support]) -> tuple[list[EntropyModel], bytes]:
     """Entropy-code integer arrays into one ANS stream.
 
     Args:
-        arrays: 1-D integer arrays (values within ``int32``); empty arrays are allowed.
+        arrays: 1-D integer arrays; empty arrays are allowed.
+        supports: per array, the ``(lo, hi)`` its values lie in (the decoder must know it).
 
     Returns:
         ``(models, words)``: one :class:`EntropyModel` per array and the compressed stream
         as little-endian ``uint32`` words (``len(words)`` is a multiple of 4 bytes).
     """
     flat = [np.asarray(a, dtype=np.int32).reshape(-1) for a in arrays]
-    models = [fit_model(a) if a.size else EntropyModel(Family.CONSTANT, 0, 0) for a in flat]
+    models = [fit_model(a, support) if a.size else EntropyModel(Family.CONSTANT, 0, 0) for a, support in zip(flat, supports)]
     coder = constriction.stream.stack.AnsCoder()
     for values, model in zip(reversed(flat), reversed(models)):
         if values.size:
@@ -159,33 +183,31 @@ def decode_arrays(models: Sequence[EntropyModel], sizes: Sequence[int], words: b
 
 
 def write_model(writer: ByteWriter, model: EntropyModel) -> None:
-    """Serialize an :class:`EntropyModel` (layout in ``docs/bitstream.md``)."""
+    """Serialize an :class:`EntropyModel` without its support (layout in ``docs/bitstream.md``)."""
     writer.u8(int(model.family))
-    writer.svarint(model.lo)
     if model.family is Family.CONSTANT:
-        return
-    writer.svarint(model.hi)
-    if model.family in (Family.GAUSSIAN, Family.LAPLACE):
-        writer.f32(model.loc)
-        writer.f32(model.scale)
+        writer.svarint(model.lo)
+    elif model.family in (Family.GAUSSIAN, Family.LAPLACE):
+        writer.bf16(model.loc)
+        writer.bf16(model.scale)
 
 
-def read_model(reader: ByteReader) -> EntropyModel:
-    """Parse an :class:`EntropyModel` written by :func:`write_model`."""
+def read_model(reader: ByteReader, support: Support) -> EntropyModel:
+    """Parse an :class:`EntropyModel` written by :func:`write_model` for an array with ``support``."""
     code = reader.u8()
     try:
         family = Family(code)
     except ValueError:
         raise BitstreamError(f"unknown entropy model family {code}") from None
-    lo = reader.svarint()
+    lo, hi = support
     if family is Family.CONSTANT:
-        return EntropyModel(family, lo, lo)
-    hi = reader.svarint()
-    if hi <= lo or hi - lo >= 1 << 24:
-        raise BitstreamError(f"invalid entropy model support [{lo}, {hi}]")
+        value = reader.svarint()
+        if not lo <= value <= hi:
+            raise BitstreamError(f"constant {value} lies outside its support [{lo}, {hi}]")
+        return EntropyModel(family, value, value)
     if family is Family.UNIFORM:
         return EntropyModel(family, lo, hi)
-    loc, scale = reader.f32(), reader.f32()
+    loc, scale = reader.bf16(), reader.bf16()
     if not (np.isfinite(loc) and np.isfinite(scale) and scale >= MIN_SCALE / 2):
         raise BitstreamError("invalid entropy model parameters")
     return EntropyModel(family, lo, hi, loc, scale)

@@ -6,8 +6,9 @@ ANS stream (:mod:`qcodec.entropy`). Models hand over ``{name: tensor}`` in a fix
 (their ``named_parameters()`` order); the decoder passes the expected shapes in the same
 order, so names never travel in the stream.
 
-``tensors`` section layout: ``count`` (varint), then per tensor ``numel`` (varint),
-``bits`` (u8), ``step`` (f32) and the entropy model (:func:`qcodec.entropy.write_model`).
+``tensors`` section layout: ``count`` (varint), then per tensor ``bits`` (u8), ``step``
+(bfloat16) and the entropy model (:func:`qcodec.entropy.write_model`) over the integers that
+depth allows (:func:`qcodec.quantize.value_range`). Sizes come from the model's shapes.
 ``payload`` section: the ANS words.
 """
 
@@ -22,7 +23,7 @@ import torch
 from qcodec.bitstream import ByteReader, ByteWriter
 from qcodec.entropy import decode_arrays, encode_arrays, read_model, write_model
 from qcodec.errors import BitstreamError
-from qcodec.quantize import MAX_BITS, MIN_BITS, BitDepths, QuantizedTensor, quantize_tensors
+from qcodec.quantize import MAX_BITS, MIN_BITS, BitDepths, QuantizedTensor, quantize_tensors, value_range
 
 
 @dataclass
@@ -43,13 +44,12 @@ class EncodedTensors:
 def encode_tensors(named: Mapping[str, torch.Tensor], bits: BitDepths) -> EncodedTensors:
     """Quantize ``named`` (one depth for all, or ``{name: bits}``) and entropy-code the integers."""
     quantized = quantize_tensors(named, bits)
-    models, words = encode_arrays([q.values for q in quantized])
+    models, words = encode_arrays([q.values for q in quantized], [value_range(q.bits) for q in quantized])
     table = ByteWriter()
     table.varint(len(quantized))
     for q, model in zip(quantized, models):
-        table.varint(q.values.size)
         table.u8(q.bits)
-        table.f32(q.step)
+        table.bf16(q.step)
         write_model(table, model)
     return EncodedTensors(table.getvalue(), words, {q.name: q.dequantize() for q in quantized})
 
@@ -70,12 +70,10 @@ def decode_tensors(table: bytes, payload: bytes, shapes: Mapping[str, tuple[int,
         raise BitstreamError(f"stream holds {count} tensors, the model needs {len(shapes)}")
     entries = []
     for name, shape in shapes.items():
-        numel, bits, step = reader.varint(), reader.u8(), reader.f32()
-        if numel != prod(shape):
-            raise BitstreamError(f"tensor {name} has {numel} values, the model needs {prod(shape)}")
+        bits, step = reader.u8(), reader.bf16()
         if not MIN_BITS <= bits <= MAX_BITS or not step > 0 or step == float("inf"):
             raise BitstreamError(f"tensor {name} has invalid quantization parameters")
-        entries.append((name, shape, bits, step, read_model(reader)))
+        entries.append((name, shape, bits, step, read_model(reader, value_range(bits))))
     reader.expect_end()
     values = decode_arrays([e[4] for e in entries], [prod(e[1]) for e in entries], payload)
     return {

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import SAMPLES
+from qcodec.bitstream import FORMAT_VERSION
 from qcodec.cli.app import app
 from qcodec.data.image_io import decode_image_bytes
 from qcodec.metrics import psnr
@@ -41,7 +42,7 @@ def test_info_reports_model_and_sections(tmp_path):
     assert runner.invoke(app, ["encode", str(SAMPLES / "lighthouse_gray.png"), str(stream), *FAST_FLAGS]).exit_code == 0
     result = runner.invoke(app, ["info", str(stream), "--json"])
     facts = json.loads(result.stdout)
-    assert facts["model"] == "coin" and facts["channels"] == 1 and facts["format_version"] == 1
+    assert facts["model"] == "coin" and facts["channels"] == 1 and facts["format_version"] == FORMAT_VERSION
     assert facts["architecture"] == {"layers": 5, "width": 20}
     assert sum(facts["sections"].values()) == facts["bytes"] == stream.stat().st_size
 

@@ -477,5 +477,5 @@ def test_bpp_target_starts_from_the_kodak_curve_and_leaves_room_for_the_decoder_
     assert details["start_lambda"] == pytest.approx(lambda_for_bpp(2.0))
     assert details["target_latent_bpp"] == pytest.approx(2.0 - overhead)
     assert details["lambda"] != details["start_lambda"]  # steered
-    with pytest.raises(InvalidInputError, match="ask for at least 1.3"):
-        api.encode(image, "grid", {"bpp": 1.2, "steps": 30})
+    with pytest.raises(InvalidInputError, match="ask for at least 1.1"):
+        api.encode(image, "grid", {"bpp": 1.0, "steps": 30})

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from qcodec import __version__, api
+from qcodec.bitstream import FORMAT_VERSION
 from qcodec.bench.codecs import BenchCodec, Coded, RatePoint, SweepConfig
 from qcodec.codecs import get_codec
 from qcodec.data.image_io import Image
@@ -35,7 +36,7 @@ class QcodecModel(BenchCodec):
 
     def version(self) -> str:
         fingerprint = self.codec.fingerprint()
-        return f"qcodec {__version__}" + (f", {fingerprint}" if fingerprint else "")
+        return f"qcodec {__version__} (.qic format {FORMAT_VERSION})" + (f", {fingerprint}" if fingerprint else "")
 
     @property
     def presets(self) -> list[str]:

@@ -39,7 +39,7 @@ from qcodec.grid_entropy import FixedPointContext, decode_latents, encode_latent
 from qcodec.grid_fit import GridFitConfig, RateControl, fit_grid, rd_loss
 from qcodec.grid_prior import prior_checksum, start_context_
 from qcodec.models.grid import GridModel
-from qcodec.quantize import allocate_bits
+from qcodec.quantize import choose_bits
 from qcodec.tensor_codec import EncodedTensors, decode_tensors, encode_tensors
 from qcodec.threads import torch_threads
 
@@ -49,21 +49,14 @@ MAX_GRID_PIXELS = 1 << 23
 """Largest image the grid codec codes (8 Mi pixels): fitting keeps about 1.5 KB per pixel of
 activations, decoding about 200 B."""
 
-WEIGHT_BITS = (6, 7, 8)
-"""Base bit depths tried for the decoder weights (sensitive tensors get more; the cheapest in
-rate-distortion wins, see :meth:`GridCodec._code_weights`)."""
-
-WEIGHT_TOLERANCE = 0.002
-"""Relative rate-distortion cost increase each weight tensor's quantization may add."""
-
 QUALITY_LAMBDAS = {1: 0.001, 2: 0.002, 3: 0.004, 4: 0.008, 5: 0.016}
 """``--quality`` levels and their lambda (rate + lambda * 255^2 * MSE)."""
 
 DEFAULT_QUALITY = 3
 
-OVERHEAD_BYTES = 1550
+OVERHEAD_BYTES = 1350
 """Estimate of what a grid stream holds besides the latents, for ``--bpp``: the coded decoder
-weights (1,336-1,610 bytes measured on Kodak and the bundled samples) plus the container (35)."""
+weights (about 1,150-1,500 bytes at 0.3 bpp on Kodak, ``docs/grid.md``) plus the container (35)."""
 
 MIN_LATENT_SHARE = 0.2
 """Smallest share of a ``--bpp`` target left to the latents; below it the target is refused."""
@@ -133,7 +126,7 @@ class GridCodec(Codec):
         return list(QUALITY_LAMBDAS)
 
     def fingerprint(self) -> str:
-        return f"context prior {prior_checksum()}, --bpp by rate control"
+        return f"context prior {prior_checksum()}, --bpp by rate control, rate-distortion weight depths"
 
     def settings(self, options: Mapping[str, Any], image: Image) -> tuple[GridArch, GridFitConfig]:
         """Validate ``options`` and resolve the architecture and fitting configuration for ``image``.
@@ -217,10 +210,9 @@ class GridCodec(Codec):
     ) -> tuple[dict[str, int], EncodedTensors]:
         """Quantize and code the decoder weights; leaves ``model`` holding the decoded ones.
 
-        For each base depth in :data:`WEIGHT_BITS`, sensitive tensors get more bits until
-        quantizing each costs at most :data:`WEIGHT_TOLERANCE` of the rate-distortion cost
-        (:func:`~qcodec.quantize.allocate_bits`); the depth whose coded weights plus
-        estimated latent rate plus distortion is lowest wins.
+        Each tensor gets the depth that minimises the rate-distortion cost (latent rate plus
+        lambda times distortion, in bpp) plus its own coded bits per pixel
+        (:func:`~qcodec.quantize.choose_bits`).
         """
         named = {name: p.detach().clone() for name, p in model.decoder_parameters().items()}
         pixels = target.shape[-1] * target.shape[-2]
@@ -241,15 +233,8 @@ class GridCodec(Codec):
             image = part("synthesis.", params, lambda: model.synthesize(grids))
             return float(rd_loss(bits, image, target, lmbda)[0])
 
-        best = None
-        for base in WEIGHT_BITS:
-            bits = allocate_bits(named, base, cost, tolerance=WEIGHT_TOLERANCE)
-            encoded = encode_tensors(named, bits)
-            total = cost(encoded.tensors) + 8 * (len(encoded.table) + len(encoded.payload)) / pixels
-            if best is None or total < best[0]:
-                best = (total, bits, encoded)
-        assert best is not None
-        _, bits, encoded = best
+        bits = choose_bits(named, cost, 1.0 / pixels)
+        encoded = encode_tensors(named, bits)
         model.load_state_dict(encoded.tensors, strict=False)
         return bits, encoded
 
