@@ -96,38 +96,33 @@ def _encode(coder: constriction.stream.stack.AnsCoder, values: np.ndarray, model
         coder.encode_reverse((values - model.shift()).astype(np.int32), model.constriction_model())
 
 
-def fit_model(values: np.ndarray, support: Support) -> EntropyModel:
-    """The family (with fitted parameters) that codes ``values`` (non-empty, within ``support``) in the fewest bits."""
-    values = np.asarray(values, dtype=np.int32).reshape(-1)
+def _best_model(values: np.ndarray, support: Support) -> tuple[EntropyModel, int]:
     lo, hi = support
     if not 0 < hi - lo < MAX_SUPPORT:
         raise ValueError(f"support [{lo}, {hi}] must hold 2 to 2**24 integers")
     if values.min() < lo or values.max() > hi:
         raise ValueError(f"values in [{values.min()}, {values.max()}] are outside the support [{lo}, {hi}]")
-    best, best_bits = None, None
+    best: tuple[EntropyModel, int] | None = None
     for candidate in _candidates(values, support):
         if candidate.family is Family.CONSTANT:
-            return candidate
+            return candidate, 0
         coder = constriction.stream.stack.AnsCoder()
         _encode(coder, values, candidate)
-        bits = coder.num_bits()
-        if best_bits is None or bits < best_bits:
-            best, best_bits = candidate, bits
+        if best is None or coder.num_bits() < best[1]:
+            best = candidate, coder.num_bits()
     assert best is not None
     return best
 
 
+def fit_model(values: np.ndarray, support: Support) -> EntropyModel:
+    """The family (with fitted parameters) that codes ``values`` (non-empty, within ``support``) in the fewest bits."""
+    return _best_model(np.asarray(values, dtype=np.int32).reshape(-1), support)[0]
+
+
 def coded_bits(values: np.ndarray, support: Support) -> int:
-    """Bits ``values`` take in the payload under their :func:`fit_model` model (its parameters not counted)."""
+    """Bits ``values`` (within ``support``) take in the payload under their :func:`fit_model` model, its parameters not counted."""
     values = np.asarray(values, dtype=np.int32).reshape(-1)
-    if not values.size:
-        return 0
-    model = fit_model(values, support)
-    if model.family is Family.CONSTANT:
-        return 0
-    coder = constriction.stream.stack.AnsCoder()
-    _encode(coder, values, model)
-    return coder.num_bits()
+    return _best_model(values, support)[1] if values.size else 0
 
 
 def encode_arrays(arrays: Sequence[np.ndarray], supports: Sequence[Support]) -> tuple[list[EntropyModel], bytes]:
