@@ -137,6 +137,7 @@ class ByteReader:
         return struct.unpack(">f", self._take(4))[0]
 
     def bf16(self) -> float:
+        """A value written by :meth:`ByteWriter.bf16` (two bytes, widened to float32)."""
         return struct.unpack(">f", self._take(2) + b"\0\0")[0]
 
     def varint(self) -> int:

@@ -108,8 +108,9 @@ def _best_model(values: np.ndarray, support: Support) -> tuple[EntropyModel, int
             return candidate, 0
         coder = constriction.stream.stack.AnsCoder()
         _encode(coder, values, candidate)
-        if best is None or coder.num_bits() < best[1]:
-            best = candidate, coder.num_bits()
+        bits = coder.num_bits()
+        if best is None or bits < best[1]:
+            best = candidate, bits
     assert best is not None
     return best
 
