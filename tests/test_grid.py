@@ -153,6 +153,50 @@ def test_upsample2_interpolates_a_linear_ramp_exactly():
     assert torch.allclose(up[0, 0, 6, 4:-4], expected[4:-4], atol=1e-5)
 
 
+def _keys_cubic(x: float, a: float = -0.5) -> float:
+    x = abs(x)
+    if x <= 1:
+        return (a + 2) * x**3 - (a + 3) * x**2 + 1
+    return a * x**3 - 5 * a * x**2 + 8 * a * x - 4 * a if x < 2 else 0.0
+
+
+def test_upsample2_is_keys_cubic_convolution_with_replicated_edges():
+    torch.manual_seed(0)
+    x = torch.randn(1, 2, 5, 7, dtype=torch.float64)
+    h, w = x.shape[-2:]
+    # output sample j sits at input coordinate j/2 - 1/4; indices outside the plane clamp to its edge
+    rows = torch.tensor([[_keys_cubic(i / 2 - 0.25 - k) for k in range(-3, h + 3)] for i in range(2 * h)], dtype=torch.float64)
+    cols = torch.tensor([[_keys_cubic(j / 2 - 0.25 - k) for k in range(-3, w + 3)] for j in range(2 * w)], dtype=torch.float64)
+    padded = x[..., torch.arange(-3, h + 3).clamp(0, h - 1), :][..., torch.arange(-3, w + 3).clamp(0, w - 1)]
+    expected = rows @ padded @ cols.T
+    assert torch.allclose(upsample2(x), expected, atol=1e-12)
+
+
+def test_context_model_and_synthesis_equal_their_layers_applied_as_convolutions():
+    """The forward passes are written for CPU speed (channels-last, matrix products); they
+    must compute exactly the network their ``nn.Conv2d`` layers define."""
+    torch.manual_seed(0)
+    context = ContextModel(16, 3)
+    inputs, phase = torch.randn(4, 4, 6, 9), torch.arange(PHASES)
+    h = torch.relu(context.first(inputs) + context.phase_bias[phase][:, :, None, None])
+    for layer in context.mlp:
+        h = torch.relu(layer(h))
+    assert torch.allclose(context(inputs, phase), context.out(h), atol=1e-5)
+    for qubits in (0, 4):
+        synthesis = GridModel(6, 9, 3, levels=2, quantum_qubits=qubits).synthesis
+        for conv in (synthesis.proj, *synthesis.refine):
+            torch.nn.init.normal_(conv.weight, std=0.3)
+        z = torch.randn(1, 4, 6, 9)
+        hidden = torch.nn.functional.gelu(synthesis.inp(z))
+        if qubits:
+            q = synthesis.quantum(hidden[0, :qubits].reshape(qubits, -1).T).T.reshape(1, qubits, 6, 9)
+            hidden = torch.cat([hidden[:, :qubits] + q, hidden[:, qubits:]], dim=1)
+        expected = synthesis.linear(z) + synthesis.proj(hidden)
+        for conv in synthesis.refine:
+            expected = expected + conv(expected)
+        assert torch.allclose(synthesis(z), expected, atol=1e-5)
+
+
 def test_upsample_stacks_every_grid_at_full_resolution():
     sizes = grid_sizes(20, 30, 4)
     assert sizes == [(20, 30), (10, 16), (6, 8), (4, 4)]

@@ -221,7 +221,7 @@ class Synthesis(nn.Module):
 
 
 UPSAMPLING_TAPS = (-0.0234375, -0.0703125, 0.2265625, 0.8671875, 0.8671875, 0.2265625, -0.0703125, -0.0234375)
-"""Polyphase taps of 2x bicubic interpolation (Keys, a = -0.75, output samples at +-1/4 of an input sample)."""
+"""Polyphase taps of 2x bicubic interpolation (Keys' cubic convolution with a = -0.5, output samples at +-1/4 of an input sample)."""
 
 
 def _polyphase_taps(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
