@@ -4,9 +4,10 @@ A fitting step of ``--model grid`` is a forward and backward pass of three parts
 whole image: the context model's rate of every latent plane, the upsampling of the planes
 to full resolution, and the synthesis. :mod:`qcodec.models.grid` writes them for CPU speed
 (channels-last 3x3 convolutions, 1x1 layers as matrix products, polyphase depthwise
-upsampling). The reference here is the same network called the textbook way (``nn.Conv2d``
-modules in NCHW, a stride-2 transposed convolution for upsampling), with the same weights;
-both are timed in this process and must agree (the script checks it before timing).
+upsampling). The reference here is a copy of the same model, with the same weights, whose
+context model and synthesis call their ``nn.Conv2d`` layers the textbook way (NCHW) and whose
+upsampling is a stride-2 transposed convolution; both are timed in this process and must
+agree (the script checks it before timing).
 
 Usage::
 
@@ -19,49 +20,37 @@ reference's time divided by qcodec's (above 1: qcodec is faster).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from unittest import mock
 
 import torch
 import torch.nn.functional as F
 
-from qcodec.codecs.grid import GridArch
 from qcodec.grid_prior import start_context_
-from qcodec.laplace_coding import LOG_SCALE_MIN, VALUE_MAX
-from qcodec.models.grid import (
-    LOG_SCALE_MAX,
-    PHASES,
-    UPSAMPLING_TAPS,
-    ContextModel,
-    GridModel,
-    Synthesis,
-    coarse_of,
-    context_inputs,
-    laplace_bits,
-    phase_split,
-    upsample,
-)
+from qcodec.models.grid import UPSAMPLING_TAPS, ContextModel, GridModel, Synthesis
 
 
-def reference_context(context: ContextModel, inputs: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
-    h = F.relu(context.first(inputs) + context.phase_bias[phase][:, :, None, None])
-    for layer in context.mlp:
-        h = F.relu(layer(h))
-    return context.out(h)
+class TextbookContext(ContextModel):
+    def forward(self, inputs: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.first(inputs) + self.phase_bias[phase][:, :, None, None])
+        for layer in self.mlp:
+            h = F.relu(layer(h))
+        return self.out(h)
 
 
-def reference_rate(model: GridModel, grids: list[torch.Tensor]) -> torch.Tensor:
-    phase = torch.arange(PHASES)
-    bits = grids[0].new_zeros(())
-    for index, grid in enumerate(grids):
-        out = reference_context(model.context, context_inputs(grid, coarse_of(grids, model.coarse, index)), phase)
-        mu = out[:, 0].clamp(-VALUE_MAX, VALUE_MAX)
-        log_scale = out[:, 1].clamp(LOG_SCALE_MIN, LOG_SCALE_MAX)
-        bits = bits + laplace_bits(phase_split(grid), mu, log_scale).sum()
-    return bits
+class TextbookSynthesis(Synthesis):
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        x = self.linear(z) + self.proj(F.gelu(self.inp(z)))
+        for conv in self.refine:
+            x = x + conv(x)
+        return x
 
 
-def reference_upsample2(x: torch.Tensor) -> torch.Tensor:
+def transposed_upsample2(x: torch.Tensor) -> torch.Tensor:
+    """:func:`qcodec.models.grid.upsample2` as stride-2 transposed convolutions."""
     channels = x.shape[1]
     taps = torch.tensor(UPSAMPLING_TAPS, dtype=x.dtype)
     x = F.pad(x, (2, 2, 0, 0), mode="replicate")
@@ -70,29 +59,30 @@ def reference_upsample2(x: torch.Tensor) -> torch.Tensor:
     return F.conv_transpose2d(x, taps.view(1, 1, 8, 1).expand(channels, 1, 8, 1), stride=(2, 1), groups=channels)[..., 7:-7, :]
 
 
-def reference_upsample(levels: list[torch.Tensor], height: int, width: int) -> torch.Tensor:
-    x = levels[-1][None]
-    for planes in reversed(levels[:-1]):
-        h, w = planes.shape[-2:]
-        x = torch.cat([planes[None], reference_upsample2(x)[:, :, :h, :w]], dim=1)
-    return x[:, :, :height, :width]
+def textbook_copy(model: GridModel) -> GridModel:
+    """``model`` with its context model and synthesis replaced by the textbook versions (same weights)."""
+    reference = copy.deepcopy(model)
+    reference.context.__class__ = TextbookContext
+    reference.synthesis.__class__ = TextbookSynthesis
+    return reference
 
 
-def reference_synthesis(synthesis: Synthesis, z: torch.Tensor) -> torch.Tensor:
-    x = synthesis.linear(z) + synthesis.proj(F.gelu(synthesis.inp(z)))
-    for conv in synthesis.refine:
-        x = x + conv(x)
-    return x
+@contextlib.contextmanager
+def transposed_upsampling() -> Iterator[None]:
+    with mock.patch("qcodec.models.grid.upsample2", transposed_upsample2):
+        yield
 
 
-def seconds(run: Callable[[], torch.Tensor], repeats: int) -> float:
-    """Best of ``repeats`` timings of ``run().backward()``, after one warm-up call."""
-    run().backward()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run().backward()
-        best = min(best, time.perf_counter() - start)
+def seconds(runs: tuple[Callable[[], torch.Tensor], ...], repeats: int) -> list[float]:
+    """Best of ``repeats`` timings of ``run().backward()`` for each of ``runs``, after one warm-up
+    call each; the runs alternate, so a drift in the machine's speed affects them alike."""
+    best = [float("inf")] * len(runs)
+    for repeat in range(repeats + 1):
+        for index, run in enumerate(runs):
+            start = time.perf_counter()
+            run().backward()
+            if repeat:
+                best[index] = min(best[index], time.perf_counter() - start)
     return best
 
 
@@ -112,37 +102,36 @@ def main() -> None:
             grid.normal_(0.0, 2.0)
         for conv in (model.synthesis.proj, *model.synthesis.refine):
             conv.weight.normal_(0.0, 0.1)
-    grids = list(model.latents)
-    by_level: list[list[torch.Tensor]] = [[] for _ in model.level_sizes]
-    for plane, grid in zip(model.planes, grids):
-        by_level[plane.level].append(grid)
+    reference = textbook_copy(model)
+    grids, reference_grids = list(model.latents), list(reference.latents)
+    z = model.upsampled(grids).detach().requires_grad_()
 
-    def stacked() -> list[torch.Tensor]:
-        return [torch.stack(g) for g in by_level]
+    def referenced(run: Callable[[], torch.Tensor]) -> Callable[[], torch.Tensor]:
+        def wrapped() -> torch.Tensor:
+            with transposed_upsampling():
+                return run()
 
-    z = upsample(stacked(), height, width).detach().requires_grad_()
+        return wrapped
+
     parts = {
-        "rate (context model)": (lambda: model.rate_bits(grids), lambda: reference_rate(model, grids)),
-        "upsampling": (
-            lambda: upsample(stacked(), height, width).sum(),
-            lambda: reference_upsample(stacked(), height, width).sum(),
-        ),
-        "synthesis": (lambda: model.synthesis(z).sum(), lambda: reference_synthesis(model.synthesis, z).sum()),
+        "rate (context model)": (lambda: model.rate_bits(grids), lambda: reference.rate_bits(reference_grids)),
+        "upsampling": (lambda: model.upsampled(grids).sum(), referenced(lambda: reference.upsampled(reference_grids).sum())),
+        "synthesis": (lambda: model.synthesis(z).sum(), lambda: reference.synthesis(z).sum()),
         "whole step": (
-            lambda: model.rate_bits(grids) + model.synthesis(upsample(stacked(), height, width)).sum(),
-            lambda: reference_rate(model, grids) + reference_synthesis(model.synthesis, reference_upsample(stacked(), height, width)).sum(),
+            lambda: model.rate_bits(grids) + model.synthesize(grids).sum(),
+            referenced(lambda: reference.rate_bits(reference_grids) + reference.synthesize(reference_grids).sum()),
         ),
     }
     with torch.no_grad():
-        for name, (ours, reference) in parts.items():
-            a, b = ours(), reference()
+        for name, (ours, textbook) in parts.items():
+            a, b = ours(), textbook()
             if not torch.allclose(a, b, rtol=1e-4, atol=1e-3):
                 raise SystemExit(f"{name}: qcodec and the reference disagree ({a.item()} vs {b.item()})")
     print(f"grid model {height}x{width}, {len(grids)} latent planes, {args.threads} thread(s); "
-          f"best of {args.repeats}, forward + backward")
+          f"best of {args.repeats}, forward + backward, the two versions alternating")
     print(f"{'part':<22}{'qcodec s':>10}{'reference s':>13}{'reference/qcodec':>18}")
-    for name, (ours, reference) in parts.items():
-        ours_s, ref_s = seconds(ours, args.repeats), seconds(reference, args.repeats)
+    for name, runs in parts.items():
+        ours_s, ref_s = seconds(runs, args.repeats)
         print(f"{name:<22}{ours_s:>10.3f}{ref_s:>13.3f}{ref_s / ours_s:>17.2f}x")
 
 

@@ -377,12 +377,16 @@ class GridModel(nn.Module):
             bits = bits + laplace_bits(phase_split(grid), mu, log_scale).sum()
         return bits
 
-    def synthesize(self, grids: list[torch.Tensor]) -> torch.Tensor:
-        """``(1, C, H, W)`` image of (quantized) latent planes."""
+    def upsampled(self, grids: list[torch.Tensor]) -> torch.Tensor:
+        """The planes ``grids`` stacked by level and upsampled (:func:`upsample`): ``(1, P, H, W)``."""
         by_level: list[list[torch.Tensor]] = [[] for _ in self.level_sizes]
         for plane, grid in zip(self.planes, grids):
             by_level[plane.level].append(grid)
-        return self.synthesis(upsample([torch.stack(g) for g in by_level], self.height, self.width))
+        return upsample([torch.stack(g) for g in by_level], self.height, self.width)
+
+    def synthesize(self, grids: list[torch.Tensor]) -> torch.Tensor:
+        """``(1, C, H, W)`` image of (quantized) latent planes."""
+        return self.synthesis(self.upsampled(grids))
 
     def forward(self, mode: str = "round") -> tuple[torch.Tensor, torch.Tensor]:
         grids = self.quantized_latents(mode)
