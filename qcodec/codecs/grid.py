@@ -56,7 +56,7 @@ DEFAULT_QUALITY = 3
 
 OVERHEAD_BYTES = 1350
 """Estimate of what a grid stream holds besides the latents, for ``--bpp``: the coded decoder
-weights (1,229-1,433 bytes measured on Kodak, ``docs/grid.md``) plus the container (35)."""
+weights (1,229-1,469 bytes measured on Kodak, ``docs/grid.md``) plus the container (35)."""
 
 MIN_LATENT_SHARE = 0.2
 """Smallest share of a ``--bpp`` target left to the latents; below it the target is refused."""
