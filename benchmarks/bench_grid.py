@@ -3,11 +3,13 @@
 A fitting step of ``--model grid`` is a forward and backward pass of three parts over the
 whole image: the context model's rate of every latent plane, the upsampling of the planes
 to full resolution, and the synthesis. :mod:`qcodec.models.grid` writes them for CPU speed
-(channels-last 3x3 convolutions, 1x1 layers as matrix products, polyphase depthwise
-upsampling). The reference here is a copy of the same model, with the same weights, whose
-context model and synthesis call their ``nn.Conv2d`` layers the textbook way (NCHW) and whose
-upsampling is a stride-2 transposed convolution; both are timed in this process and must
-agree (the script checks it before timing).
+(the planes of a level and the four phases in one channels-last context convolution with
+per-phase masked weights, 1x1 layers as matrix products, polyphase depthwise upsampling).
+The reference here is a copy of the same model, with the same weights, whose rate runs
+plane by plane and phase by phase on the decoder's inputs and whose context model and
+synthesis call their ``nn.Conv2d`` layers the textbook way (NCHW), and whose upsampling is a
+stride-2 transposed convolution; both are timed in this process and must agree (the script
+checks it before timing).
 
 Usage::
 
@@ -30,15 +32,34 @@ import torch
 import torch.nn.functional as F
 
 from qcodec.grid_prior import start_context_
-from qcodec.models.grid import UPSAMPLING_TAPS, ContextModel, GridModel, Synthesis
+from qcodec.laplace_coding import LOG_SCALE_MIN, VALUE_MAX
+from qcodec.models.grid import (
+    LOG_SCALE_MAX,
+    PHASES,
+    UPSAMPLING_TAPS,
+    GridModel,
+    Synthesis,
+    coarse_of,
+    laplace_bits,
+    phase_context,
+    phase_split,
+)
 
 
-class TextbookContext(ContextModel):
-    def forward(self, inputs: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
-        h = F.relu(self.first(inputs) + self.phase_bias[phase][:, :, None, None])
-        for layer in self.mlp:
-            h = F.relu(layer(h))
-        return self.out(h)
+class TextbookGrid(GridModel):
+    def rate_bits(self, grids: list[torch.Tensor]) -> torch.Tensor:
+        """Plane by plane, each phase's decoder inputs through the context model's layers in NCHW."""
+        context, bits = self.context, grids[0].new_zeros(())
+        for index, grid in enumerate(grids):
+            phases = phase_split(grid)
+            inputs = torch.stack([phase_context(phases, coarse_of(grids, self.coarse, index), p) for p in range(PHASES)])
+            h = F.relu(context.first(inputs) + context.phase_bias[:, :, None, None])
+            for layer in context.mlp:
+                h = F.relu(layer(h))
+            out = context.out(h)
+            mu, log_scale = out[:, 0].clamp(-VALUE_MAX, VALUE_MAX), out[:, 1].clamp(LOG_SCALE_MIN, LOG_SCALE_MAX)
+            bits = bits + laplace_bits(phases, mu, log_scale).sum()
+        return bits
 
 
 class TextbookSynthesis(Synthesis):
@@ -60,9 +81,9 @@ def transposed_upsample2(x: torch.Tensor) -> torch.Tensor:
 
 
 def textbook_copy(model: GridModel) -> GridModel:
-    """``model`` with its context model and synthesis replaced by the textbook versions (same weights)."""
+    """``model`` with its rate and synthesis replaced by the textbook versions (same weights)."""
     reference = copy.deepcopy(model)
-    reference.context.__class__ = TextbookContext
+    reference.__class__ = TextbookGrid
     reference.synthesis.__class__ = TextbookSynthesis
     return reference
 

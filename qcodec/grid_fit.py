@@ -26,6 +26,7 @@ import torch
 
 from qcodec.fit import FitProgress, ProgressCallback, cosine_factor, psnr_from_mse
 from qcodec.laplace_coding import VALUE_MAX
+from qcodec.memory import reuse_freed_memory
 from qcodec.models.grid import GridModel
 
 
@@ -159,21 +160,36 @@ def fit_grid(
 ) -> float:
     """Train ``model`` in place on ``target (1, C, H, W)`` in ``[0, 1]`` and leave it in eval mode.
 
-    ``seed`` seeds the quantization noise (seed the initialisation separately). Returns the
+    ``seed`` seeds the quantization noise (seed the initialisation separately). The fit runs
+    with freed memory kept for reuse (:func:`~qcodec.memory.reuse_freed_memory`). Returns the
     lambda the fit ended with: ``config.lmbda``, or where :attr:`GridFitConfig.rate_control`
     steered it.
     """
     torch.manual_seed(seed)
-    if config.pyramid_init:
-        model.pyramid_init_(target, pyramid_step(config.lmbda))
-        warmup = torch.optim.Adam(model.context.parameters(), lr=config.lr)
-        for _ in range(config.context_warmup):
-            with torch.no_grad():
-                grids = model.quantized_latents("noise")
-            bits = model.rate_bits(grids)
-            warmup.zero_grad(set_to_none=True)
-            bits.backward()
-            warmup.step()
+    with reuse_freed_memory():
+        if config.pyramid_init:
+            pyramid_start_(model, target, config)
+        lmbda = _train(model, target, config, progress)
+    model.eval()
+    return lmbda
+
+
+def pyramid_start_(model: GridModel, target: torch.Tensor, config: GridFitConfig) -> None:
+    """Set ``model``'s latents to the Laplacian pyramid of ``target`` at lambda's step, then fit
+    the context model alone to them (rate only) for :attr:`GridFitConfig.context_warmup` steps."""
+    model.pyramid_init_(target, pyramid_step(config.lmbda))
+    warmup = torch.optim.Adam(model.context.parameters(), lr=config.lr)
+    for _ in range(config.context_warmup):
+        with torch.no_grad():
+            grids = model.quantized_latents("noise")
+        bits = model.rate_bits(grids)
+        warmup.zero_grad(set_to_none=True)
+        bits.backward()
+        warmup.step()
+
+
+def _train(model: GridModel, target: torch.Tensor, config: GridFitConfig, progress: ProgressCallback | None) -> float:
+    """The joint fitting loop of :func:`fit_grid`; returns the final lambda."""
     model.train()
     networks = [p for name, p in model.named_parameters() if not name.startswith("latents.")]
     optimizer = torch.optim.Adam([{"params": list(model.latents), "lr": config.latent_lr}, {"params": networks, "lr": config.lr}])
@@ -200,5 +216,4 @@ def fit_grid(
         optimizer.step()
         if progress is not None:
             progress(FitProgress("fit", step + 1, config.steps, loss.item(), psnr_from_mse(mse.item())))
-    model.eval()
     return lmbda

@@ -25,6 +25,7 @@ from qcodec.errors import BitstreamError, InvalidInputError
 from qcodec.grid_entropy import FixedPointContext, decode_latents, encode_latents
 from qcodec.grid_fit import GridFitConfig, RateControl, fit_grid, kumaraswamy_noise, rd_loss, softround, training_latents
 from qcodec.laplace_coding import (
+    LOG_SCALE_MIN,
     MU_STEPS,
     PRECISION,
     RESIDUAL_MAX,
@@ -37,14 +38,18 @@ from qcodec.laplace_coding import (
     scale_of_bin,
 )
 from qcodec.models.grid import (
+    LOG_SCALE_MAX,
     PHASES,
     ContextModel,
     GridModel,
-    context_inputs,
+    all_phase_inputs,
+    coarse_context,
     grid_sizes,
     laplace_bits,
+    phase_context,
     phase_merge,
     phase_split,
+    phases_last,
     plane_layout,
     upsample,
     upsample2,
@@ -129,20 +134,44 @@ def test_phase_split_and_merge_invert_each_other():
     assert torch.equal(phase_merge(phases), grid)
 
 
+def _context_inputs(grid: torch.Tensor, coarse: torch.Tensor | None) -> torch.Tensor:
+    """What the decoder feeds the context model for each phase of ``grid``: ``(4, 4, h/2, w/2)``."""
+    return torch.stack([phase_context(phase_split(grid), coarse, p) for p in range(PHASES)])
+
+
+def _all_phase_inputs(grid: torch.Tensor, coarse: torch.Tensor | None) -> torch.Tensor:
+    """What training feeds the context model for all phases of ``grid`` at once: ``(1, 4, h/2, w/2)``."""
+    phases = phases_last(grid[None])
+    return all_phase_inputs(phases, coarse_context(coarse, phases[0, :, :, 0])[None])
+
+
 def test_context_of_a_phase_never_sees_that_phase_or_later_ones():
-    """Causality: changing phases >= p leaves phase p's context unchanged (the decoder can build it)."""
+    """Causality: changing phases >= p leaves phase p's context unchanged (the decoder can build
+    it), both for the decoder's per-phase inputs and for the training path's all-phase call."""
     torch.manual_seed(0)
     grid, coarse = torch.randn(8, 10), torch.randn(4, 5)
-    for p in range(PHASES):
-        changed = phase_split(grid).clone()
-        changed[p:] += 1.0
-        before = context_inputs(grid, coarse)[p]
-        after = context_inputs(phase_merge(changed), coarse)[p]
-        assert torch.equal(before, after)
-        if p:  # and it does see the earlier phases
-            earlier = phase_split(grid).clone()
-            earlier[p - 1] += 1.0
-            assert not torch.equal(before, context_inputs(phase_merge(earlier), coarse)[p])
+    context = ContextModel()
+    with torch.no_grad():
+        for layer in (context.first, *context.mlp, context.out):
+            layer.weight.normal_(0, 0.5)
+        for p in range(PHASES):
+            changed = phase_split(grid).clone()
+            changed[p:] += 1.0
+            before = _context_inputs(grid, coarse)[p]
+            after = _context_inputs(phase_merge(changed), coarse)[p]
+            assert torch.equal(before, after)
+            trained = context(_all_phase_inputs(grid, coarse))[:, :, p]
+            assert torch.equal(trained, context(_all_phase_inputs(phase_merge(changed), coarse))[:, :, p])
+            if p:  # and it does see the earlier phases
+                earlier = phase_split(grid).clone()
+                earlier[p - 1] += 1.0
+                assert not torch.equal(before, _context_inputs(phase_merge(earlier), coarse)[p])
+                assert not torch.equal(trained, context(_all_phase_inputs(phase_merge(earlier), coarse))[:, :, p])
+
+
+def test_phases_last_is_phase_split_with_the_phase_axis_last():
+    grids = torch.arange(2 * 6 * 8.0).reshape(2, 6, 8)
+    assert torch.equal(phases_last(grids), phase_split(grids).permute(0, 2, 3, 1))
 
 
 def test_upsample2_interpolates_a_linear_ramp_exactly():
@@ -172,16 +201,24 @@ def test_upsample2_is_keys_cubic_convolution_with_replicated_edges():
     assert torch.allclose(upsample2(x), expected, atol=1e-12)
 
 
-def test_context_model_and_synthesis_equal_their_layers_applied_as_convolutions():
-    """The forward passes are written for CPU speed (channels-last, matrix products); they
-    must compute exactly the network their ``nn.Conv2d`` layers define."""
-    torch.manual_seed(0)
-    context = ContextModel(16, 3)
-    inputs, phase = torch.randn(4, 4, 6, 9), torch.arange(PHASES)
-    h = torch.relu(context.first(inputs) + context.phase_bias[phase][:, :, None, None])
+def _textbook_context(context: ContextModel, grid: torch.Tensor, coarse: torch.Tensor | None) -> torch.Tensor:
+    """The context model's layers applied as convolutions to each phase's decoder inputs:
+    ``(positions, PHASES, 2)``."""
+    h = torch.relu(context.first(_context_inputs(grid, coarse)) + context.phase_bias[:, :, None, None])
     for layer in context.mlp:
         h = torch.relu(layer(h))
-    assert torch.allclose(context(inputs, phase), context.out(h), atol=1e-5)
+    return context.out(h).flatten(2).permute(2, 0, 1)
+
+
+def test_context_model_and_synthesis_equal_their_layers_applied_as_convolutions():
+    """The forward passes are written for CPU speed (all phases in one masked convolution,
+    channels-last, matrix products); they must compute exactly the network their
+    ``nn.Conv2d`` layers define, phase by phase on the decoder's inputs."""
+    torch.manual_seed(0)
+    context = ContextModel(16, 3)
+    grid, coarse = torch.randn(12, 18), torch.randn(6, 9)
+    expected = _textbook_context(context, grid, coarse)
+    assert torch.allclose(context(_all_phase_inputs(grid, coarse))[0], expected, atol=1e-5)
     for qubits in (0, 4):
         synthesis = GridModel(6, 9, 3, levels=2, quantum_qubits=qubits).synthesis
         for conv in (synthesis.proj, *synthesis.refine):
@@ -246,15 +283,15 @@ def _random_context(seed: int = 0) -> ContextModel:
 def test_fixed_point_context_follows_the_float_model():
     model = _random_context()
     grid, coarse = torch.round(torch.randn(8, 12) * 3), torch.round(torch.randn(4, 6) * 3)
-    inputs = context_inputs(grid, coarse)
+    inputs = _context_inputs(grid, coarse)
     with torch.no_grad():
-        out = model(inputs, torch.arange(PHASES))
+        out = model(_all_phase_inputs(grid, coarse))[0]
     fixed = FixedPointContext(model)
     for p in range(PHASES):
         mu_eighths, scale_bin = fixed(inputs[p].double(), p)
-        mu = out[p, 0].reshape(-1).numpy()
+        mu = out[:, p, 0].numpy()
         assert np.abs(mu_eighths / MU_STEPS - mu).max() < 0.1
-        log_scale = out[p, 1].reshape(-1).numpy()
+        log_scale = out[:, p, 1].numpy()
         inside = (log_scale > -3.4) & (log_scale < 4.4)
         assert np.abs((scale_bin[inside] + 0.5) / 8 - 3.5 - log_scale[inside]).max() < 0.1
 
@@ -280,6 +317,27 @@ def test_latents_round_trip_through_the_context_coder():
     assert all(torch.equal(a, b) for a, b in zip(grids, decoded))
     with pytest.raises(BitstreamError):
         decode_latents(fixed, sizes, coarse, words[: len(words) // 2])
+
+
+def test_rate_bits_is_the_sum_over_planes_and_phases_of_the_laplace_bits():
+    """The training rate batches the planes of a level and the four phases; it must equal the
+    bits of each plane's phases under the context model applied to the decoder's inputs."""
+    torch.manual_seed(0)
+    model = GridModel(20, 28, 3, levels=4)
+    with torch.no_grad():
+        for layer in (model.context.first, model.context.out):
+            layer.weight.normal_(0, 0.3)
+    grids = [torch.round(torch.randn(size) * 3) for size in model.sizes]
+    expected = 0.0
+    for index, grid in enumerate(grids):
+        coarse = None if model.coarse[index] is None else grids[model.coarse[index]]
+        with torch.no_grad():
+            out = _textbook_context(model.context, grid, coarse)
+        mu = out[..., 0].clamp(-127, 127)
+        log_scale = out[..., 1].clamp(LOG_SCALE_MIN, LOG_SCALE_MAX)
+        expected += float(laplace_bits(phases_last(grid[None])[0].reshape(-1, PHASES), mu, log_scale).sum())
+    with torch.no_grad():
+        assert float(model.rate_bits(grids)) == pytest.approx(expected, rel=1e-5)
 
 
 def test_rate_estimate_matches_the_coded_latents():

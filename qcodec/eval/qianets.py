@@ -288,8 +288,11 @@ def train_classifier(
     """Train ``model`` on ``images (N, 3, 32, 32) uint8`` / ``labels (N,)`` with Adam and cross-entropy.
 
     ``round(epochs * ceil(N / batch_size))`` steps, learning rate cosine-decayed from ``lr`` to 0,
-    random crop + flip augmentation, channels-last memory layout. ``after_step`` runs after
-    every optimizer step (to re-apply pruning masks). Returns the wall time in seconds.
+    random crop + flip augmentation, NCHW memory layout. ``after_step`` runs after every
+    optimizer step (to re-apply pruning masks). Returns the wall time in seconds.
+
+    Not channels-last: in torch 2.13 on AVX2-only CPUs, oneDNN's channels-last backward of a
+    strided 1x1 convolution (the ResNet shortcuts) crashes or hangs the process.
     """
     steps = int(round(epochs * math.ceil(images.shape[0] / batch_size)))
     if steps <= 0:
@@ -297,7 +300,7 @@ def train_classifier(
     start = time.perf_counter()
     generator = torch.Generator().manual_seed(seed)
     model.train()
-    model.to(memory_format=torch.channels_last)
+    model.to(memory_format=torch.contiguous_format)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
@@ -308,7 +311,7 @@ def train_classifier(
             order, cursor = torch.randperm(images.shape[0], generator=generator), 0
         index = order[cursor : cursor + batch_size]
         cursor += batch_size
-        x = _augment(normalize(images[index]), generator).contiguous(memory_format=torch.channels_last)
+        x = _augment(normalize(images[index]), generator).contiguous()
         loss = F.cross_entropy(model(x), labels[index])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -328,7 +331,7 @@ def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch
     correct = 0
     with torch.inference_mode():
         for i in range(0, images.shape[0], batch_size):
-            x = normalize(images[i : i + batch_size]).contiguous(memory_format=torch.channels_last)
+            x = normalize(images[i : i + batch_size])
             correct += int((model(x).argmax(1) == labels[i : i + batch_size]).sum())
     return correct / max(1, images.shape[0])
 

@@ -99,20 +99,44 @@ def phase_context(phases: torch.Tensor, coarse: torch.Tensor | None, phase: int)
     return torch.stack(channels)
 
 
-def context_inputs(grid: torch.Tensor, coarse: torch.Tensor | None) -> torch.Tensor:
-    """:func:`phase_context` of every phase of ``grid (h, w)``: ``(4, CONTEXT_INPUTS, h/2, w/2)``."""
-    phases = phase_split(grid)
-    return torch.stack([phase_context(phases, coarse, p) for p in range(PHASES)])
+CODING_ORDER = tuple(2 * r + c for r, c in PHASE_OFFSETS)
+"""Index of phase ``p``'s parity ``(r, c)`` in row-major parity order ``2 r + c``."""
+
+
+def phases_last(grids: torch.Tensor) -> torch.Tensor:
+    """:func:`phase_split` of ``grids (B, h, w)`` with the phase as the last axis: ``(B, h/2, w/2, 4)``."""
+    batch, h, w = grids.shape
+    parities = grids.reshape(batch, h // 2, 2, w // 2, 2).permute(0, 1, 3, 2, 4).reshape(batch, h // 2, w // 2, PHASES)
+    return parities[..., list(CODING_ORDER)]
+
+
+def all_phase_inputs(phases: torch.Tensor, coarse: torch.Tensor) -> torch.Tensor:
+    """The context-model input of every phase of a batch of planes at once: ``(B, CONTEXT_INPUTS, h/2, w/2)``.
+
+    ``phases`` is ``(B, h/2, w/2, 4)`` (:func:`phases_last`), ``coarse`` the planes' coarse
+    contexts ``(B, h/2, w/2)`` (:func:`coarse_context`). Channel 0 is the coarse context and
+    channel ``1 + q`` phase ``q``, for ``q < 3``; :class:`ContextModel` lets phase ``p`` see
+    channels ``c <= p`` only, so this equals :func:`phase_context` of each phase. The result
+    is channels-last in memory.
+    """
+    return torch.cat([coarse[..., None], phases[..., : PHASES - 1]], dim=-1).permute(0, 3, 1, 2)
 
 
 class ContextModel(nn.Module):
     """Auto-regressive context model: per-position Laplace ``(mu, log_scale)`` from decoded neighbours.
 
-    A 3x3 convolution over the :func:`context_inputs` of one phase (a 6x6 neighbourhood in the
-    grid), plus a learned bias per phase, then ReLU MLP layers as 1x1 convolutions.
+    For phase ``p``, a 3x3 convolution over the :func:`phase_context` of that phase (a 6x6
+    neighbourhood in the grid) whose channels ``c > p`` are zero, plus a learned bias per
+    phase, then ReLU MLP layers (1x1 convolutions in :attr:`mlp` and :attr:`out`).
 
-    Shapes: ``(B, CONTEXT_INPUTS, h, w)``, phase index ``p`` -> ``(B, 2, h, w)``: location and
-    log-scale (natural log, clamped to ``[LOG_SCALE_MIN, LOG_SCALE_MAX]`` by the caller).
+    :meth:`forward` evaluates all four phases at once from one input holding every channel
+    (the coarser plane and phases 0 .. 2): the first layer's weights are masked per phase
+    (channel ``c`` reaches phase ``p`` only if ``c <= p``), which computes exactly the
+    per-phase network above without building four zero-padded inputs.
+
+    Shapes: ``(B, CONTEXT_INPUTS, h, w)`` -> ``(B, h * w, PHASES, 2)``: for each position
+    (row-major) and phase, the location and log-scale (natural log, clamped to
+    ``[LOG_SCALE_MIN, LOG_SCALE_MAX]`` by the caller).
     """
 
     def __init__(self, hidden: int = 16, layers: int = 2) -> None:
@@ -122,21 +146,24 @@ class ContextModel(nn.Module):
         self.phase_bias = nn.Parameter(torch.zeros(PHASES, hidden))
         self.mlp = nn.ModuleList([nn.Conv2d(hidden, hidden, 1) for _ in range(layers - 1)])
         self.out = nn.Conv2d(hidden, 2, 1)
+        seen = torch.arange(CONTEXT_INPUTS)[None, :] <= torch.arange(PHASES)[:, None]
+        self.register_buffer("phase_mask", seen.float().view(PHASES, 1, CONTEXT_INPUTS, 1, 1), persistent=False)
         with torch.no_grad():
             self.first.weight.mul_(0.5)
             self.out.weight.mul_(0.1)
             self.out.bias.zero_()
 
-    def forward(self, inputs: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
-        # The 3x3 convolution runs channels-last (several times faster on CPU than NCHW with
-        # 4 input channels), which makes the 1x1 layers plain matrix products over positions.
-        h = self.first(inputs.contiguous(memory_format=torch.channels_last))
-        batch, hidden, height, width = h.shape
-        h = F.relu(h.permute(0, 2, 3, 1).reshape(batch, height * width, hidden) + self.phase_bias[phase][:, None, :])
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        # One channels-last 3x3 convolution for all phases (several times faster on CPU than
+        # NCHW with 4 input channels) leaves rows of PHASES x hidden features, so the 1x1
+        # layers are plain matrix products.
+        weight = (self.first.weight[None] * self.phase_mask).reshape(PHASES * self.hidden, CONTEXT_INPUTS, 3, 3)
+        h = F.conv2d(inputs.contiguous(memory_format=torch.channels_last), weight, padding=1)
+        batch, _, height, width = h.shape
+        h = F.relu(h.permute(0, 2, 3, 1).reshape(batch, height * width, PHASES, self.hidden) + self.phase_bias)
         for layer in self.mlp:
             h = F.relu(F.linear(h, layer.weight[:, :, 0, 0], layer.bias))
-        out = F.linear(h, self.out.weight[:, :, 0, 0], self.out.bias)
-        return out.reshape(batch, height, width, 2).permute(0, 3, 1, 2)
+        return F.linear(h, self.out.weight[:, :, 0, 0], self.out.bias)
 
     def macs_per_latent(self) -> float:
         """Multiply-accumulates per decoded latent; phase ``p`` uses ``p + 1`` of the 4 input channels."""
@@ -204,12 +231,15 @@ class Synthesis(nn.Module):
         channels = self.linear.out_channels
         weight = torch.cat([self.linear.weight, self.inp.weight])[:, :, 0, 0]
         y = torch.addmm(torch.cat([self.linear.bias, self.inp.bias])[:, None], weight, z.reshape(planes, -1))
-        h = F.gelu(y[channels:])
+        # split, not two slices: its backward concatenates the two gradients instead of
+        # writing each into a zeroed copy of y
+        linear, h = y.split([channels, self.inp.out_channels])
+        h = F.gelu(h)
         if self.quantum is not None:
             n = self.quantum.n_qubits
             q = self.quantum(h[:n].T).T.to(h.dtype)
             h = torch.cat([h[:n] + q, h[n:]])
-        x = y[:channels] + torch.addmm(self.proj.bias[:, None], self.proj.weight[:, :, 0, 0], h)
+        x = linear + torch.addmm(self.proj.bias[:, None], self.proj.weight[:, :, 0, 0], h)
         x = x.reshape(1, channels, height, width).contiguous(memory_format=torch.channels_last)
         for conv in self.refine:
             x = x + conv(x)
@@ -345,6 +375,7 @@ class GridModel(nn.Module):
         self.planes = plane_layout(levels, channels)
         self.sizes = [self.level_sizes[p.level] for p in self.planes]
         self.coarse = [p.coarse for p in self.planes]
+        self.level_planes = [[i for i, p in enumerate(self.planes) if p.level == k] for k in range(levels)]
         self.latents = nn.ParameterList([nn.Parameter(torch.zeros(h, w)) for h, w in self.sizes])
         self.context = ContextModel(context_hidden, context_layers)
         self.synthesis = Synthesis(len(self.planes), hidden, channels, quantum_qubits)
@@ -367,22 +398,25 @@ class GridModel(nn.Module):
 
 
     def rate_bits(self, grids: list[torch.Tensor]) -> torch.Tensor:
-        """Estimated bits of the planes ``grids`` under the (float) context model."""
-        phase = torch.arange(PHASES)
+        """Estimated bits of the planes ``grids`` under the (float) context model.
+
+        The planes of one level (same size) go through the context model together, all four
+        phases in one call (:meth:`ContextModel.forward`).
+        """
         bits = grids[0].new_zeros(())
-        for index, grid in enumerate(grids):
-            out = self.context(context_inputs(grid, coarse_of(grids, self.coarse, index)), phase)
-            mu = out[:, 0].clamp(-VALUE_MAX, VALUE_MAX)
-            log_scale = out[:, 1].clamp(LOG_SCALE_MIN, LOG_SCALE_MAX)
-            bits = bits + laplace_bits(phase_split(grid), mu, log_scale).sum()
+        for indices in self.level_planes:
+            phases = phases_last(torch.stack([grids[i] for i in indices]))
+            like = phases[0, :, :, 0]
+            coarse = torch.stack([coarse_context(coarse_of(grids, self.coarse, i), like) for i in indices])
+            out = self.context(all_phase_inputs(phases, coarse))
+            mu = out[..., 0].clamp(-VALUE_MAX, VALUE_MAX)
+            log_scale = out[..., 1].clamp(LOG_SCALE_MIN, LOG_SCALE_MAX)
+            bits = bits + laplace_bits(phases.reshape(mu.shape), mu, log_scale).sum()
         return bits
 
     def upsampled(self, grids: list[torch.Tensor]) -> torch.Tensor:
         """The planes ``grids`` stacked by level and upsampled (:func:`upsample`): ``(1, P, H, W)``."""
-        by_level: list[list[torch.Tensor]] = [[] for _ in self.level_sizes]
-        for plane, grid in zip(self.planes, grids):
-            by_level[plane.level].append(grid)
-        return upsample([torch.stack(g) for g in by_level], self.height, self.width)
+        return upsample([torch.stack([grids[i] for i in indices]) for indices in self.level_planes], self.height, self.width)
 
     def synthesize(self, grids: list[torch.Tensor]) -> torch.Tensor:
         """``(1, C, H, W)`` image of (quantized) latent planes."""
