@@ -8,7 +8,7 @@ import ctypes.util
 import pytest
 import torch
 
-from qcodec.memory import reuse_freed_memory
+from qcodec.memory import GLIBC_DEFAULT, M_MMAP_THRESHOLD, reuse_freed_memory
 
 
 class _Mallinfo2(ctypes.Structure):
@@ -35,7 +35,10 @@ def test_large_tensors_come_from_the_heap_inside_the_block_and_from_mmap_after()
         del tensor
         return during - before
 
-    assert mapped_blocks_for_a_16_mib_tensor() == 1  # glibc's default: large blocks are mmapped
+    # Earlier frees in this process may have raised glibc's dynamic mmap threshold above
+    # 16 MiB; pin it to the default first so that the starting point is known.
+    libc.mallopt(M_MMAP_THRESHOLD, GLIBC_DEFAULT)
+    assert mapped_blocks_for_a_16_mib_tensor() == 1  # large blocks are mmapped
     with reuse_freed_memory() as applied:
         assert applied
         assert mapped_blocks_for_a_16_mib_tensor() == 0
