@@ -26,13 +26,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from qcodec.codecs.inr import pixel_grid, render, sample_distortion
+from qcodec.codecs.inr.codec import pixel_grid, render, sample_distortion
+from qcodec.codecs.inr.fit import FitConfig, fit
+from qcodec.codecs.inr.siren import Siren
+from qcodec.coding.quantize import allocate_bits
+from qcodec.coding.tensor_codec import encode_tensors
 from qcodec.data.image_io import decode_image_bytes
-from qcodec.fit import FitConfig, fit
 from qcodec.metrics import psnr
-from qcodec.models.siren import Siren
-from qcodec.quantize import allocate_bits
-from qcodec.tensor_codec import encode_tensors
 
 DEFAULT_IMAGE = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "kodak" / "kodim23.png"
 

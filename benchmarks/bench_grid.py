@@ -2,7 +2,7 @@
 
 A fitting step of ``--model grid`` is a forward and backward pass of three parts over the
 whole image: the context model's rate of every latent plane, the upsampling of the planes
-to full resolution, and the synthesis. :mod:`qcodec.models.grid` writes them for CPU speed
+to full resolution, and the synthesis. :mod:`qcodec.codecs.grid.network` writes them for CPU speed
 (the planes of a level and the four phases in one channels-last context convolution with
 per-phase masked weights, 1x1 layers as matrix products, polyphase depthwise upsampling).
 The reference here is a copy of the same model, with the same weights, whose rate runs
@@ -31,9 +31,8 @@ from unittest import mock
 import torch
 import torch.nn.functional as F
 
-from qcodec.grid_prior import start_context_
-from qcodec.laplace_coding import LOG_SCALE_MIN, VALUE_MAX
-from qcodec.models.grid import (
+from qcodec.codecs.grid.laplace import LOG_SCALE_MIN, VALUE_MAX
+from qcodec.codecs.grid.network import (
     LOG_SCALE_MAX,
     PHASES,
     UPSAMPLING_TAPS,
@@ -44,6 +43,7 @@ from qcodec.models.grid import (
     phase_context,
     phase_split,
 )
+from qcodec.codecs.grid.prior import start_context_
 
 
 class TextbookGrid(GridModel):
@@ -71,7 +71,7 @@ class TextbookSynthesis(Synthesis):
 
 
 def transposed_upsample2(x: torch.Tensor) -> torch.Tensor:
-    """:func:`qcodec.models.grid.upsample2` as stride-2 transposed convolutions."""
+    """:func:`qcodec.codecs.grid.network.upsample2` as stride-2 transposed convolutions."""
     channels = x.shape[1]
     taps = torch.tensor(UPSAMPLING_TAPS, dtype=x.dtype)
     x = F.pad(x, (2, 2, 0, 0), mode="replicate")
@@ -90,7 +90,7 @@ def textbook_copy(model: GridModel) -> GridModel:
 
 @contextlib.contextmanager
 def transposed_upsampling() -> Iterator[None]:
-    with mock.patch("qcodec.models.grid.upsample2", transposed_upsample2):
+    with mock.patch("qcodec.codecs.grid.network.upsample2", transposed_upsample2):
         yield
 
 

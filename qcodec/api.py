@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from qcodec.bitstream import unpack
 from qcodec.codecs import EncodeResult, codec_for_id, get_codec
 from qcodec.codecs.base import ProgressCallback
+from qcodec.coding.bitstream import unpack
 from qcodec.data.image_io import Image
 from qcodec.metrics import bits_per_pixel
 

@@ -3,6 +3,7 @@
 Every number a report or benchmark shows comes from here:
 
 - :func:`mse`, :func:`psnr`: on the 8-bit values, over all pixels and channels (RGB PSNR);
+  :func:`psnr_from_mse` for the ``[0, 1]`` losses of fitting loops;
 - :func:`ms_ssim`, :func:`ms_ssim_db`: MS-SSIM as CompressAI reports it (per RGB channel on the
   0-255 image, then averaged over channels), and its decibel form;
 - :func:`bits_per_pixel`: from a file's full size in bytes, headers included;
@@ -11,6 +12,7 @@ Every number a report or benchmark shows comes from here:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -32,6 +34,11 @@ def psnr(reference: np.ndarray, test: np.ndarray, peak: float = 255.0) -> float:
     """PSNR in dB over all pixels and channels (RGB PSNR for colour images); ``inf`` if identical."""
     error = mse(reference, test)
     return float("inf") if error == 0 else float(10.0 * np.log10(peak * peak / error))
+
+
+def psnr_from_mse(error: float) -> float:
+    """PSNR in dB of a mean squared error ``error`` on values in ``[0, 1]`` (training losses)."""
+    return 10.0 * math.log10(1.0 / error) if error > 0 else float("inf")
 
 
 def bits_per_pixel(num_bytes: int, num_pixels: int) -> float:

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import SAMPLES
-from qcodec.bitstream import FORMAT_VERSION
 from qcodec.cli.app import app
+from qcodec.coding.bitstream import FORMAT_VERSION
 from qcodec.data.image_io import decode_image_bytes
 from qcodec.metrics import psnr
 

@@ -14,6 +14,7 @@ from qcodec.data.image_io import Image, decode_image_bytes
 from qcodec.data.kodak import KODAK_COUNT, kodak_paths
 from qcodec.errors import InvalidInputError
 
+
 @dataclass(frozen=True)
 class BenchImage:
     """One benchmark image.

@@ -19,9 +19,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from qcodec import __version__, api
-from qcodec.bitstream import FORMAT_VERSION
 from qcodec.bench.codecs import BenchCodec, Coded, RatePoint, SweepConfig
 from qcodec.codecs import get_codec
+from qcodec.coding.bitstream import FORMAT_VERSION
 from qcodec.data.image_io import Image
 from qcodec.errors import InvalidInputError
 

@@ -11,9 +11,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from qcodec.codecs.base import FitProgress
 from qcodec.data.files import read_bytes, write_bytes_atomic
 from qcodec.errors import QcodecError
-from qcodec.fit import FitProgress
 
 STDIO = "-"
 err_console = Console(stderr=True)
@@ -75,7 +75,7 @@ def interactive(verbose: bool) -> bool:
 
 @contextmanager
 def fit_progress(enabled: bool) -> Iterator[Callable[[FitProgress], None] | None]:
-    """A rich progress bar fed by :class:`~qcodec.fit.FitProgress` events (``None`` when disabled)."""
+    """A rich progress bar fed by :class:`~qcodec.codecs.base.FitProgress` events (``None`` when disabled)."""
     if not enabled:
         yield None
         return

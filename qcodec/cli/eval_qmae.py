@@ -14,15 +14,15 @@ from qcodec.cli.console import err_console, interactive, out_console, phase_prog
 from qcodec.data.files import write_bytes_atomic
 from qcodec.data.image_io import decode_image_bytes, encode_image_bytes, format_for_path
 from qcodec.errors import InvalidInputError
+from qcodec.eval.inpaint import inpaint as inpaint_image
+from qcodec.eval.inpaint import load_model, parse_region
 from qcodec.eval.qmae import QmaeConfig, QmaeReport, run_qmae
-from qcodec.inpaint import inpaint as inpaint_image
-from qcodec.inpaint import load_model, parse_region
 
 DATA, TRAINING, OUTPUT = "Data", "Training", "Output"
 
 
 class Readout(str, Enum):
-    """How measured probabilities become pixels (qcodec.models.qmae.probabilities_to_image)."""
+    """How measured probabilities become pixels (qcodec.eval.models.qmae.probabilities_to_image)."""
 
     probability = "probability"
     amplitude = "amplitude"
@@ -67,7 +67,7 @@ def qmae(
             write_bytes_atomic(out / "results.json", (json.dumps(run.report.to_json(), indent=2) + "\n").encode())
             write_bytes_atomic(out / "grid.png", run.grid_png)
         if save is not None:
-            from qcodec.models.qmae import model_to_bytes
+            from qcodec.eval.models.qmae import model_to_bytes
 
             meta = {"trained_by": "qcodec eval qmae", "mask": mask, "epochs": epochs, "train_size": train_size,
                     "seed": seed, "lr": lr, "batch_size": batch_size, "data": run.report.split,

@@ -10,10 +10,10 @@ from typing import Annotated, Optional
 import typer
 
 from qcodec.cli.console import interactive, phase_progress, report_console, user_errors
+from qcodec.codecs.ae.training import TrainConfig, TrainProgress, train_autoencoder
+from qcodec.codecs.ae.zoo import load_model_file, save_model_file
+from qcodec.codecs.grid.prior import PriorConfig, pick_training_images, prior_recipe, save_context_prior, train_context_prior
 from qcodec.errors import InvalidInputError
-from qcodec.grid_prior import PriorConfig, pick_training_images, prior_recipe, save_context_prior, train_context_prior
-from qcodec.training import TrainConfig, TrainProgress, train_autoencoder
-from qcodec.zoo import load_model_file, save_model_file
 
 train_app = typer.Typer(help="Train the learned models qcodec ships (the autoencoder codec's quality levels, the grid codec's context prior).", no_args_is_help=True)
 
@@ -88,7 +88,7 @@ PRIOR_DEFAULTS = PriorConfig()
 @train_app.command("grid-context")
 def train_grid_context(
     data: Annotated[Path, typer.Option(help="Folder of training images (e.g. BSDS300's training images). Never Kodak: it is the test set.")],
-    out: Annotated[Path, typer.Option(help="Prior file to write (the bundled one is qcodec/weights/grid-context.pt).")],
+    out: Annotated[Path, typer.Option(help="Prior file to write (the bundled one is qcodec/codecs/grid/weights/grid-context.pt).")],
     images: Annotated[int, typer.Option(help="Training images to fit in turn, picked at random with --seed.")] = PRIOR_DEFAULTS.images,
     lmbda: Annotated[float, typer.Option("--lambda", help="Rate-distortion lambda of the fits.")] = PRIOR_DEFAULTS.lmbda,
     steps: Annotated[int, typer.Option(help="Grid-codec fitting steps per image.")] = PRIOR_DEFAULTS.fit_steps,

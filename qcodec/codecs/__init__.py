@@ -3,11 +3,11 @@
 Importing this package registers the built-in codecs.
 """
 
-from qcodec.codecs.autoencoder import AutoencoderCodec
+from qcodec.codecs.ae.codec import AutoencoderCodec
 from qcodec.codecs.base import Codec, EncodeResult
-from qcodec.codecs.coin import CoinCodec
-from qcodec.codecs.grid import GridCodec
-from qcodec.codecs.quinr import QuinrCodec
+from qcodec.codecs.grid.codec import GridCodec
+from qcodec.codecs.inr.coin import CoinCodec
+from qcodec.codecs.inr.quinr import QuinrCodec
 from qcodec.codecs.registry import codec_for_id, codec_names, get_codec, register
 
 register(CoinCodec())

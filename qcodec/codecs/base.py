@@ -10,12 +10,40 @@ from typing import Any
 import numpy as np
 import torch
 
-from qcodec.bitstream import Container, pack
+from qcodec.coding.bitstream import Container, pack
 from qcodec.data.image_io import Image
 from qcodec.errors import InvalidInputError
-from qcodec.fit import FitProgress
+
+
+@dataclass(frozen=True)
+class FitProgress:
+    """What a codec's fitting loop reports after each step (for progress bars).
+
+    ``phase`` is ``"fit"`` or ``"qat"``; ``psnr`` is the mini-batch PSNR in dB for values in ``[0, 1]``.
+    """
+
+    phase: str
+    step: int
+    total: int
+    loss: float
+    psnr: float
+
 
 ProgressCallback = Callable[[FitProgress], None]
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when available; asking for an absent CUDA device is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise InvalidInputError("--device cuda asked for, but no CUDA device is available")
+        return torch.device("cuda")
+    raise InvalidInputError(f"unknown device {name!r} (choose auto, cpu or cuda)")
+
 
 def image_tensor(image: Image) -> torch.Tensor:
     """``image`` as float32 ``(1, C, H, W)`` in ``[0, 1]``."""

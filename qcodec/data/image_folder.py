@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from qcodec.data.files import read_bytes
+from qcodec.data.image_io import decode_image_bytes
 from qcodec.errors import InvalidInputError
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".ppm", ".pgm", ".pnm", ".webp"})
@@ -92,3 +94,29 @@ def read_image_folder(
     if not images:
         raise InvalidInputError(f"no images found under {root}")
     return FolderImages(torch.from_numpy(np.stack(images)), torch.tensor(labels, dtype=torch.int64), names)
+
+
+def read_training_image(path: Path) -> torch.Tensor:
+    """The image at ``path`` as ``uint8 (3, H, W)`` (grayscale repeated to three channels).
+
+    Raises:
+        InvalidInputError: the file does not read as an image.
+    """
+    try:
+        pixels = decode_image_bytes(read_bytes(path), str(path)).pixels
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"training image {path} cannot be read ({exc})") from None
+    if pixels.shape[2] == 1:
+        pixels = np.repeat(pixels, 3, axis=2)
+    return torch.from_numpy(pixels.copy()).permute(2, 0, 1)
+
+
+def training_image_paths(folder: Path) -> list[Path]:
+    """The image files in ``folder`` (:func:`~qcodec.data.image_folder.image_files`).
+
+    Raises:
+        InvalidInputError: the folder does not exist.
+    """
+    if not folder.is_dir():
+        raise InvalidInputError(f"training data folder {folder} does not exist")
+    return image_files(folder)

@@ -32,7 +32,7 @@ from torch import nn
 from qcodec.data import cifar10, medmnist, mnist
 from qcodec.data.files import write_bytes_atomic
 from qcodec.errors import InvalidInputError
-from qcodec.models import hqnn, quanv
+from qcodec.eval.models import hqnn, quanv
 from qcodec.threads import torch_threads
 
 DATASETS: tuple[str, ...] = ("mnist", "cifar10", "medmnist")

@@ -49,7 +49,7 @@ from torch.nn.utils import prune
 from qcodec.data.cifar10 import CLASSES, load_cifar10, normalize
 from qcodec.data.files import save_torch_atomic, write_bytes_atomic
 from qcodec.errors import InvalidInputError
-from qcodec.models.cifar import CIFAR_MODELS, build_cifar_model
+from qcodec.eval.models.cifar import CIFAR_MODELS, build_cifar_model
 from qcodec.netcompress import (
     apply_masks_,
     count_flops,

@@ -6,13 +6,13 @@
    the fixed seed :data:`SPLIT_SEED` into a training part and a held-out test part
    (:func:`qcodec.data.mnist.split_indices`); images are resized to 16x16 and scaled so
    that each image's brightest pixel is 1 (:func:`prepare_images`).
-2. A classifier (:class:`~qcodec.models.qmae.SmallResNet`) is trained on the clean 16x16
+2. A classifier (:class:`~qcodec.eval.models.qmae.SmallResNet`) is trained on the clean 16x16
    training images.
 3. QMAE (learnable mask token) and QAE (zeros in the patch) are trained with the same
    ansatz, initial angles, batches, masks, optimizer and steps; loss ``1 - F``.
 4. Each test image gets one random patch (the same for both models); the models'
    reconstructions are read out of the exact output probabilities, rescaled to a
-   brightest pixel of 1 (:func:`~qcodec.models.qmae.probabilities_to_image`), and scored: fidelity ``F``,
+   brightest pixel of 1 (:func:`~qcodec.eval.models.qmae.probabilities_to_image`), and scored: fidelity ``F``,
    cosine similarity and SSIM against the clean image, and the classifier's accuracy.
 
 Library code: nothing is printed; progress goes to a callback, results come back as
@@ -37,7 +37,7 @@ import torch.nn.functional as F
 
 from qcodec.data.mnist import load_mnist, split_indices
 from qcodec.errors import InvalidInputError
-from qcodec.models.qmae import READOUTS, QMAE, SmallResNet, patch_grid, patch_shape, probabilities_to_image
+from qcodec.eval.models.qmae import QMAE, READOUTS, SmallResNet, patch_grid, patch_shape, probabilities_to_image
 from qcodec.threads import torch_threads
 
 Tensor = torch.Tensor

@@ -2,7 +2,7 @@
 
 Zeroing single weights leaves every convolution the same dense shape, so on a CPU (or
 GPU) it saves no time. Removing whole channels does: a channel described by a
-:class:`~qcodec.models.cifar.common.ChannelPair` can be cut out of the producer conv,
+:class:`ChannelPair` can be cut out of the producer conv,
 its batch norm and the consumer conv, leaving smaller dense convolutions.
 
 * :func:`qaoa_channel_prune_` applies the QAOA-inspired rule of
@@ -20,16 +20,32 @@ its batch norm and the consumer conv, leaving smaller dense convolutions.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from qcodec.models.cifar.common import ChannelPair
 from qcodec.netcompress.qaoa_pruning import Masks, apply_masks_, qaoa_select
 
 ChannelKeep = dict[str, torch.Tensor]
 """``{producer conv path: (C,) bool keep vector}`` (True = channel kept)."""
+
+
+@dataclass(frozen=True)
+class ChannelPair:
+    """Channels that can be removed without touching anything else in the network.
+
+    The output channels of ``producer`` (a ``Conv2d``) pass through ``norm`` (a
+    ``BatchNorm2d``, or ``None``) and a pointwise nonlinearity, and are read *only* by
+    ``consumer`` (a ``Conv2d``) as its input channels. Removing channel ``c`` removes
+    row ``c`` of the producer's weight (and bias), entry ``c`` of the norm, and input
+    channel ``c`` of the consumer's weight. Names are ``named_modules()`` paths.
+    """
+
+    producer: str
+    norm: str | None
+    consumer: str
 
 
 def module_at(root: nn.Module, path: str) -> nn.Module:

@@ -1,0 +1,282 @@
+"""Shared machinery of the implicit-neural-representation codecs (COIN, quINR).
+
+An INR codec overfits a coordinate network to one image and sends its weights::
+
+    image --grid--> (coords, targets) --fit--> network --named tensors-->
+          quantize + entropy-code (qcodec.coding.tensor_codec) --> .qic sections:
+              1 model    architecture (codec-specific, written by write_arch)
+              2 tensors  per-tensor quantization and entropy-model parameters
+              3 payload  ANS words
+
+Decoding rebuilds the network from section 1, loads the dequantized tensors and
+evaluates it on the pixel grid. The encoder decodes its own stream the same way, so
+the quality it reports is exactly what ``qcodec decode`` produces.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call
+
+from qcodec.codecs.base import Codec, EncodeResult, ProgressCallback, check_number, resolve_device
+from qcodec.codecs.inr.fit import FitConfig, fit
+from qcodec.coding.bitstream import ByteReader, ByteWriter, Container, unpack
+from qcodec.coding.quantize import MAX_BITS, MIN_BITS, allocate_bits
+from qcodec.coding.tensor_codec import decode_tensors, encode_tensors
+from qcodec.data.image_io import Image
+from qcodec.errors import InvalidInputError
+from qcodec.netcompress.qaoa_pruning import prunable_weights, qaoa_prune_
+
+SECTION_MODEL, SECTION_TENSORS, SECTION_PAYLOAD = 1, 2, 3
+RENDER_CHUNK = 1 << 16
+"""Pixels evaluated per forward pass when rendering (bounds decoder memory)."""
+
+ROUNDING_MSE = 1.0 / (255.0**2 * 12.0)
+"""MSE (on ``[0, 1]`` values) of rounding to 8 bits: weight errors far below it are invisible."""
+
+Arch = dict[str, int]
+
+COMMON_OPTIONS = {
+    "preset": "named architecture size",
+    "bpp": "target bits per pixel; picks the architecture predicted closest",
+    "steps": "optimizer steps of fitting",
+    "lr": "peak learning rate",
+    "bits": "weight quantization bit depth (2-16)",
+    "qat_steps": "quantization-aware fine-tuning steps",
+    "batch_size": "pixels per optimizer step",
+    "seed": "random seed (initialisation and batch order)",
+    "device": "auto, cpu or cuda (fitting only; decoding is always on CPU)",
+    "prune": "fraction of the prunable weights zeroed by QAOA-inspired pruning before QAT (0-1)",
+}
+
+
+def pixel_grid(height: int, width: int) -> torch.Tensor:
+    """Coordinates of every pixel, row-major: ``(H * W, 2)`` float32 ``(x, y)`` in ``[-1, 1]``.
+
+    A side of length 1 maps to the single coordinate -1.
+    """
+    ys = torch.linspace(-1.0, 1.0, height)
+    xs = torch.linspace(-1.0, 1.0, width)
+    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([grid_x.reshape(-1), grid_y.reshape(-1)], dim=1)
+
+
+def sample_distortion(
+    model: nn.Module, coords: torch.Tensor, targets: torch.Tensor, samples: int = 16384, seed: int = 0
+) -> Callable[[Mapping[str, torch.Tensor]], float]:
+    """A fast distortion proxy for :func:`~qcodec.coding.quantize.allocate_bits`.
+
+    Returns a function mapping a full set of parameters ``{name: tensor}`` to the MSE of
+    ``model`` run with them on a fixed random sample of ``samples`` pixels.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    index = torch.randperm(coords.shape[0], generator=generator)[:samples].to(coords.device)
+    inputs, expected = coords[index], targets[index]
+
+    def distortion(params: Mapping[str, torch.Tensor]) -> float:
+        with torch.no_grad():
+            output = functional_call(model, dict(params), (inputs,))
+            return float(torch.mean((output - expected) ** 2))
+
+    return distortion
+
+
+def render(model: nn.Module, height: int, width: int, channels: int) -> np.ndarray:
+    """Evaluate a coordinate network on every pixel: ``uint8 (H, W, C)``, values rounded from ``[0, 1]``."""
+    coords = pixel_grid(height, width)
+    with torch.no_grad():
+        values = torch.cat([model(chunk) for chunk in coords.split(RENDER_CHUNK)])
+    pixels = torch.round(values.clamp(0.0, 1.0) * 255.0).to(torch.uint8)
+    return pixels.reshape(height, width, channels).numpy()
+
+
+@dataclass(frozen=True)
+class INRSettings:
+    """Resolved encode settings of an INR codec (see :data:`COMMON_OPTIONS`).
+
+    Attributes:
+        arch: the architecture (codec-specific integer fields).
+        fit: the float fitting phase.
+        bits: base weight bit depth; sensitive tensors get more (:func:`qcodec.coding.quantize.allocate_bits`).
+        qat_steps: steps of quantization-aware fine-tuning, at ``qat_lr_ratio * fit.lr``.
+    """
+
+    arch: Arch
+    fit: FitConfig
+    bits: int = 8
+    qat_steps: int = 0
+    qat_lr_ratio: float = 0.1
+    seed: int = 0
+    device: str = "auto"
+    backend: str = "torch"
+    prune: float = 0.0
+
+
+class INRCodec(Codec):
+    """Base class of codecs that send the weights of a network overfitted to the image.
+
+    Subclasses define the architecture: its option names and limits (:attr:`arch_limits`),
+    :attr:`presets`, :meth:`build_model`, :meth:`write_arch` / :meth:`read_arch`, and
+    :meth:`candidate_archs` for ``--bpp``; and the training defaults (:attr:`default_fit`).
+    """
+
+    arch_limits: Mapping[str, tuple[int, int]] = {}
+    presets: Mapping[str, Arch] = {}
+    default_preset: str = ""
+    default_fit: FitConfig = FitConfig()
+    default_bits: int = 8
+    default_qat_steps: int = 0
+    bits_per_weight: Mapping[int, float] = {}
+    """Measured mean coded bits per weight at each quantization depth (for ``--bpp``)."""
+
+    @abstractmethod
+    def build_model(self, arch: Arch, channels: int, backend: str = "torch") -> nn.Module:
+        """A freshly initialised network for ``arch`` producing ``channels`` outputs.
+
+        ``backend`` selects how quantum layers run while fitting (decoding always uses ``"torch"``).
+        """
+
+    @abstractmethod
+    def write_arch(self, writer: ByteWriter, arch: Arch) -> None:
+        """Serialize ``arch`` into the model section."""
+
+    @abstractmethod
+    def read_arch(self, reader: ByteReader) -> Arch:
+        """Parse the model section (raise :class:`~qcodec.errors.BitstreamError` if invalid)."""
+
+    @abstractmethod
+    def candidate_archs(self) -> list[Arch]:
+        """Architectures ``--bpp`` chooses among."""
+
+    # -- settings -----------------------------------------------------------------------
+
+    def settings(self, options: Mapping[str, Any], image: Image) -> INRSettings:
+        """Validate ``options`` and resolve the architecture and training configuration."""
+        self.check_options(options)
+        for name in ("steps", "batch_size"):
+            check_number(options, name, 1, integer=True)
+        check_number(options, "qat_steps", 0, integer=True)
+        check_number(options, "seed", 0, integer=True)
+        for name in ("lr", "bpp"):
+            check_number(options, name, 1e-12, integer=False)
+        bits = self.default_bits if options.get("bits") is None else options["bits"]
+        if not MIN_BITS <= bits <= MAX_BITS:
+            raise InvalidInputError(f"--bits must be between {MIN_BITS} and {MAX_BITS}, got {bits}")
+        config = replace(
+            self.default_fit, **{k: options[k] for k in ("steps", "lr", "batch_size") if options.get(k) is not None}
+        )
+        prune = options.get("prune") or 0.0
+        if not 0.0 <= prune < 1.0:
+            raise InvalidInputError(f"--prune must be in [0, 1), got {prune}")
+        qat_steps = options.get("qat_steps")
+        return INRSettings(
+            arch=self._resolve_arch(options, image, bits),
+            fit=config,
+            bits=bits,
+            qat_steps=self.default_qat_steps if qat_steps is None else qat_steps,
+            seed=options.get("seed") or 0,
+            device=options.get("device") or "auto",
+            backend=options.get("backend") or "torch",
+            prune=prune,
+        )
+
+    def _resolve_arch(self, options: Mapping[str, Any], image: Image, bits: int) -> Arch:
+        explicit = {k: options[k] for k in self.arch_limits if options.get(k) is not None}
+        preset, bpp = options.get("preset"), options.get("bpp")
+        if preset is not None and bpp is not None:
+            raise InvalidInputError("give either --preset or --bpp, not both")
+        if bpp is not None:
+            if explicit:
+                raise InvalidInputError("--bpp chooses the architecture itself; drop the architecture flags")
+            target = bpp * image.num_pixels / 8
+            return min(self.candidate_archs(), key=lambda a: abs(self.predicted_bytes(a, image.channels, bits) - target))
+        if preset is not None and preset not in self.presets:
+            raise InvalidInputError(f"unknown preset {preset!r} (choose from: {', '.join(self.presets)})")
+        arch = dict(self.presets[preset or self.default_preset])
+        arch.update(explicit)
+        for name, (low, high) in self.arch_limits.items():
+            if not low <= arch[name] <= high:
+                raise InvalidInputError(f"--{name} must be between {low} and {high}, got {arch[name]}")
+        return arch
+
+    def prunable_parameters(self, model: nn.Module) -> dict[str, nn.Parameter]:
+        """Weights ``--prune`` may zero: every linear layer's weight (override to exclude sensitive ones)."""
+        return prunable_weights(model)
+
+    def num_parameters(self, arch: Arch, channels: int) -> int:
+        return sum(p.numel() for p in self.build_model(arch, channels).parameters())
+
+    def predicted_bytes(self, arch: Arch, channels: int, bits: int) -> float:
+        """Predicted stream size: measured bits per weight times parameters, plus headers."""
+        per_weight = self.bits_per_weight.get(bits, bits + 0.5)
+        tensors = list(self.build_model(arch, channels).parameters())
+        return 30 + 12 * len(tensors) + sum(t.numel() for t in tensors) * per_weight / 8
+
+    # -- coding -------------------------------------------------------------------------
+
+    def encode(self, image: Image, options: Mapping[str, Any], progress: ProgressCallback | None = None) -> EncodeResult:
+        settings = self.settings(options, image)
+        device = resolve_device(settings.device)
+        start = time.perf_counter()
+        torch.manual_seed(settings.seed)
+        model = self.build_model(settings.arch, image.channels, settings.backend).to(device)
+        coords = pixel_grid(image.height, image.width).to(device)
+        targets = torch.from_numpy(image.pixels.reshape(-1, image.channels).astype(np.float32) / 255.0).to(device)
+        fit(model, coords, targets, settings.fit, seed=settings.seed, progress=progress)
+        masks = None
+        if settings.prune:
+            masks = qaoa_prune_(self.prunable_parameters(model), settings.prune)  # deterministic: no entanglement draws
+        bits = allocate_bits(
+            {name: p.detach() for name, p in model.named_parameters()},
+            settings.bits,
+            sample_distortion(model, coords, targets, seed=settings.seed),
+            floor=ROUNDING_MSE,
+        )
+        if settings.qat_steps:
+            qat = replace(settings.fit, steps=settings.qat_steps, lr=settings.fit.lr * settings.qat_lr_ratio)
+            fit(model, coords, targets, qat, seed=settings.seed + 1, progress=progress, bits=bits, masks=masks)
+        fit_seconds = time.perf_counter() - start
+        named = {name: p.detach().to("cpu") for name, p in model.named_parameters()}
+        encoded = encode_tensors(named, bits)
+        arch_section = ByteWriter()
+        self.write_arch(arch_section, settings.arch)
+        data = self.pack(
+            image,
+            {SECTION_MODEL: arch_section.getvalue(), SECTION_TENSORS: encoded.table, SECTION_PAYLOAD: encoded.payload},
+        )
+        reconstruction = self.decode(unpack(data))
+        details = {
+            "architecture": settings.arch,
+            "parameters": sum(t.numel() for t in named.values()),
+            "bits": bits,
+            "steps": settings.fit.steps,
+            "qat_steps": settings.qat_steps,
+            "pruned": settings.prune,
+            "device": str(device),
+            "fit_seconds": fit_seconds,
+        }
+        return EncodeResult(data, reconstruction, details)
+
+    def load_model(self, container: Container) -> nn.Module:
+        """The network of a parsed stream, on CPU, with its decoded weights."""
+        arch = self.read_arch(ByteReader(container.section(SECTION_MODEL), "model section"))
+        model = self.build_model(arch, container.channels)
+        shapes = {name: tuple(p.shape) for name, p in model.named_parameters()}
+        tensors = decode_tensors(container.section(SECTION_TENSORS), container.section(SECTION_PAYLOAD), shapes)
+        model.load_state_dict(tensors, strict=False)
+        return model.eval()
+
+    def decode(self, container: Container) -> np.ndarray:
+        return render(self.load_model(container), container.height, container.width, container.channels)
+
+    def describe(self, container: Container) -> dict[str, Any]:
+        arch = self.read_arch(ByteReader(container.section(SECTION_MODEL), "model section"))
+        return {"architecture": arch, "parameters": self.num_parameters(arch, container.channels)}

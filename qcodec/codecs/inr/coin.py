@@ -1,0 +1,72 @@
+"""COIN (Dupont et al. 2021): overfit a SIREN to the image and send its weights.
+
+Model section layout: ``layers`` (u8), ``width`` (u16). The rate knob is the
+architecture: presets follow the sizes of the COIN paper.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from qcodec.codecs.inr.codec import COMMON_OPTIONS, Arch, INRCodec
+from qcodec.codecs.inr.fit import FitConfig
+from qcodec.codecs.inr.siren import Siren
+from qcodec.coding.bitstream import ByteReader, ByteWriter
+from qcodec.errors import BitstreamError
+
+COIN_PRESETS: dict[str, Arch] = {
+    "tiny": {"layers": 5, "width": 20},
+    "small": {"layers": 5, "width": 30},
+    "medium": {"layers": 10, "width": 28},
+    "large": {"layers": 10, "width": 40},
+    "xlarge": {"layers": 13, "width": 49},
+}
+"""Layers x width of the COIN paper's architectures, smallest to largest."""
+
+
+class CoinCodec(INRCodec):
+    """COIN: a SIREN ``(x, y) -> RGB`` overfitted with Adam on MSE (see :class:`~qcodec.codecs.inr.siren.Siren`)."""
+
+    name = "coin"
+    codec_id = 1
+    description = "COIN: SIREN MLP overfitted to the image, quantized + entropy-coded weights"
+    options = {
+        **COMMON_OPTIONS,
+        "layers": "number of sine layers",
+        "width": "units per sine layer",
+    }
+    arch_limits = {"layers": (1, 64), "width": (1, 1024)}
+    presets = COIN_PRESETS
+    default_preset = "medium"
+    default_fit = FitConfig(steps=2000, lr=1e-3, batch_size=16384)
+    default_bits = 7
+    default_qat_steps = 200
+    bits_per_weight = {6: 7.6, 7: 7.7, 8: 8.1, 9: 8.9, 10: 9.9}
+    """Measured by benchmarks/bench_coin.py on kodim23 (10x28, with bit allocation)."""
+
+    def build_model(self, arch: Arch, channels: int, backend: str = "torch") -> nn.Module:
+        return Siren(arch["layers"], arch["width"], out_features=channels)
+
+    def prunable_parameters(self, model: nn.Module) -> dict[str, nn.Parameter]:
+        """Hidden and output weights; the first sine layer (errors amplified by omega_0 = 30) is kept whole."""
+        weights = super().prunable_parameters(model)
+        weights.pop("body.0.linear.weight")
+        return weights
+
+    def write_arch(self, writer: ByteWriter, arch: Arch) -> None:
+        writer.u8(arch["layers"])
+        writer.u16(arch["width"])
+
+    def read_arch(self, reader: ByteReader) -> Arch:
+        arch = {"layers": reader.u8(), "width": reader.u16()}
+        reader.expect_end()
+        for name, (low, high) in self.arch_limits.items():
+            if not low <= arch[name] <= high:
+                raise BitstreamError(f"invalid COIN architecture in stream ({arch['layers']}x{arch['width']})")
+        return arch
+
+    def candidate_archs(self) -> list[Arch]:
+        tiny = [{"layers": 3, "width": w} for w in range(6, 14, 2)]
+        shallow = [{"layers": 5, "width": w} for w in range(8, 34, 2)]
+        deep = [{"layers": 10, "width": w} for w in range(20, 66, 2)]
+        return tiny + shallow + deep + [{"layers": 13, "width": w} for w in range(40, 66, 3)]

@@ -1,0 +1,1 @@
+"""The networks of the paper reproductions: HQNN and quanvolutional classifiers, QMAE, CIFAR nets."""

@@ -1,1 +1,0 @@
-"""Torch modules: SIREN (COIN), quINR, and the networks of the eval reproductions."""
