@@ -4,7 +4,7 @@ Everything runs on the local Kodak copy (``../shared/datasets/kodak``), never th
 tests that need it are skipped when it is absent.
 
 ``tests/expected/bench_jpeg_kodak.json`` holds JPEG results on all 24 Kodak images,
-computed once; regenerate with ``GENERATE_EXPECTED=1 pytest tests/test_bench.py -k golden``.
+computed once; regenerate with ``GENERATE_EXPECTED=1 pytest tests/bench/test_bench.py -k golden``.
 """
 
 from __future__ import annotations
