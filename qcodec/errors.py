@@ -36,3 +36,7 @@ class TruncatedStreamError(BitstreamError):
 
 class UnknownModelError(QcodecError):
     """A model or codec name (or id in a stream) that qcodec does not know."""
+
+
+class DecodeLimitError(QcodecError):
+    """Decoding a stream would cost more work or memory than the decoder's limits allow."""

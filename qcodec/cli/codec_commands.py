@@ -20,6 +20,7 @@ from qcodec.cli.console import (
     warn,
     write_output,
 )
+from qcodec.codecs.budget import DEFAULT_MAX_GMAC, DEFAULT_MAX_MIB, GMAC_ENV, MIB_ENV, DecodeLimits
 from qcodec.data.image_io import decode_image_bytes, encode_image_bytes, format_for_path
 from qcodec.metrics import bits_per_pixel, psnr
 
@@ -29,6 +30,12 @@ QUANTUM = "quINR"
 AUTOENCODER = "Autoencoder (--model ae)"
 GRID = "Latent grids (--model grid)"
 OUTPUT = "Output"
+LIMITS = "Decoding limits"
+
+MaxGmac = Annotated[Optional[float], typer.Option(
+    "--max-decode-gmac", help=f"Most work a stream may ask of its decoder, in GMAC (default ${GMAC_ENV} or {DEFAULT_MAX_GMAC:g}, about a minute here).", rich_help_panel=LIMITS)]
+MaxMib = Annotated[Optional[float], typer.Option(
+    "--max-decode-mib", help=f"Most memory a stream may ask of its decoder, in MiB (default ${MIB_ENV} or {DEFAULT_MAX_MIB:g}).", rich_help_panel=LIMITS)]
 
 
 def encode(
@@ -57,6 +64,8 @@ def encode(
     weights: Annotated[Optional[str], typer.Option(help="Model file from `qcodec train ae` (decoding needs it in QCODEC_MODEL_PATH).", rich_help_panel=AUTOENCODER)] = None,
     lmbda: Annotated[Optional[float], typer.Option("--lambda", help="Rate-distortion trade-off: minimise bpp + lambda * 255^2 * MSE (larger: better quality, more bits).", rich_help_panel=GRID)] = None,
     quantum_synthesis: Annotated[Optional[bool], typer.Option("--quantum-synthesis", help="Make one synthesis layer a 4-qubit parameterized circuit (qcodec's simulator).", rich_help_panel=GRID)] = None,
+    max_decode_gmac: MaxGmac = None,
+    max_decode_mib: MaxMib = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.", rich_help_panel=OUTPUT)] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show progress even when not on a terminal.", rich_help_panel=OUTPUT)] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no report.", rich_help_panel=OUTPUT)] = False,
@@ -64,6 +73,8 @@ def encode(
     """Compress an image into a .qic stream.
 
     With coin and quinr a network is overfitted to the image, its weights quantized (sensitive tensors get extra bits), fine-tuned quantization-aware and entropy-coded; with ae a trained autoencoder maps the image to latents that are entropy-coded with the model's tables (no fitting, a few seconds); with grid, latent grids and a tiny decoder are fitted by rate + lambda * distortion and the latents coded under an auto-regressive context model. The report gives the size, the rate in bits per pixel and the PSNR of exactly what `qcodec decode` will produce.
+
+    Before fitting, the encoder checks what decoding the stream will cost: a stream that decoders would refuse under their default limits (--max-decode-gmac, --max-decode-mib) is not written unless the limits are raised here too.
 
     Examples:
 
@@ -88,12 +99,13 @@ def encode(
     }
     given = {k: v for k, v in options.items() if v is not None}
     with user_errors():
+        limits = DecodeLimits.resolve(max_decode_gmac, max_decode_mib)
         image = decode_image_bytes(read_input(input), "standard input" if input == STDIO else input)
         for note in image.notes:
             warn(note)
         start = time.perf_counter()
         with fit_progress(interactive(verbose)) as progress:
-            result = api.encode(image, model, given, progress)
+            result = api.encode(image, model, given, progress, limits)
         seconds = time.perf_counter() - start
         write_output(output, result.data)
     report = {
@@ -123,21 +135,24 @@ def encode(
 def decode(
     input: Annotated[str, typer.Argument(help="A .qic stream ('-' reads stdin).")],
     output: Annotated[str, typer.Argument(help="Image to write; format from the extension ('-' writes PNG to stdout).")],
+    max_decode_gmac: MaxGmac = None,
+    max_decode_mib: MaxMib = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
 ) -> None:
     """Decompress a .qic stream into an image (PNG, or any format from the output's extension).
 
-    Decoding always runs on the CPU and gives exactly the image the encoder reported.
+    Decoding always runs on the CPU and gives exactly the image the encoder reported. Before building anything, the decoder computes the work and memory the stream asks for (`qcodec info` shows them) and refuses a stream over its limits, so a crafted file cannot keep it busy for hours.
 
     Example:
 
       qcodec decode photo.qic photo_decoded.png
     """
     with user_errors():
+        limits = DecodeLimits.resolve(max_decode_gmac, max_decode_mib)
         data = read_input(input)
         fmt = "PNG" if output == STDIO else format_for_path(output)
         start = time.perf_counter()
-        pixels = api.decode(data)
+        pixels = api.decode(data, limits)
         seconds = time.perf_counter() - start
         write_output(output, encode_image_bytes(pixels, fmt))
     if json_out:
@@ -150,7 +165,7 @@ def info(
     input: Annotated[str, typer.Argument(help="A .qic stream ('-' reads stdin).")],
     json_out: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
-    """Describe a .qic stream: model, architecture, image, size, bpp and per-section bytes."""
+    """Describe a .qic stream: model, architecture, image, size, bpp, per-section bytes, and what decoding it costs (GMAC, peak MiB)."""
     with user_errors():
         facts = api.inspect(read_input(input))
     console = report_console("")

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from qcodec.codecs.budget import DecodeCost
 from qcodec.coding.bitstream import Container, pack
 from qcodec.data.image_io import Image
 from qcodec.errors import InvalidInputError
@@ -129,6 +130,25 @@ class Codec(ABC):
     def quality_levels(self) -> list[int]:
         """Discrete ``quality`` settings a benchmark sweeps, for codecs whose rate knob is one (else empty)."""
         return []
+
+    @abstractmethod
+    def decode_cost(self, container: Container) -> DecodeCost:
+        """Work and peak memory of decoding ``container``, from its header and model section alone.
+
+        Builds no tensor whose size the stream controls; callers check the result against
+        :class:`~qcodec.codecs.budget.DecodeLimits` before :meth:`decode`.
+
+        Raises:
+            BitstreamError: the model section cannot be read.
+        """
+
+    @abstractmethod
+    def stream_cost(self, image: Image, options: Mapping[str, Any]) -> DecodeCost:
+        """:meth:`decode_cost` of the stream ``encode(image, options)`` would write, known before fitting.
+
+        Raises:
+            InvalidInputError: ``options`` are invalid (as :meth:`encode` would say).
+        """
 
     @abstractmethod
     def describe(self, container: Container) -> dict[str, Any]:

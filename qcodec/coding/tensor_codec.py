@@ -21,9 +21,15 @@ from math import prod
 import torch
 
 from qcodec.coding.bitstream import ByteReader, ByteWriter
-from qcodec.coding.entropy import decode_arrays, encode_arrays, read_model, write_model
+from qcodec.coding.entropy import Family, decode_arrays, encode_arrays, read_model, write_model
 from qcodec.coding.quantize import MAX_BITS, MIN_BITS, BitDepths, QuantizedTensor, quantize_tensors, value_range
 from qcodec.errors import BitstreamError
+
+PLAUSIBLE_CONSTANT_VALUES = 4096
+"""Most values a stream may code with the zero-cost ``constant`` model beyond half of all its
+values. The encoder uses that model only for a tensor whose values are all equal, which a
+fitted network's weights are not; a stream that codes most of a large network that way
+was made by hand, not by qcodec."""
 
 
 @dataclass
@@ -62,7 +68,8 @@ def decode_tensors(table: bytes, payload: bytes, shapes: Mapping[str, tuple[int,
         shapes: expected ``{name: shape}`` in the encoder's order (from the model header).
 
     Raises:
-        BitstreamError: the sections do not match ``shapes`` or do not decode.
+        BitstreamError: the sections do not match ``shapes``, do not decode, or code more than
+            :data:`PLAUSIBLE_CONSTANT_VALUES` values (and most of them) with the constant model.
     """
     reader = ByteReader(table, "tensors section")
     count = reader.varint()
@@ -75,6 +82,12 @@ def decode_tensors(table: bytes, payload: bytes, shapes: Mapping[str, tuple[int,
             raise BitstreamError(f"tensor {name} has invalid quantization parameters")
         entries.append((name, shape, bits, step, read_model(reader, value_range(bits))))
     reader.expect_end()
+    constant = sum(prod(shape) for _, shape, _, _, model in entries if model.family is Family.CONSTANT)
+    total = sum(prod(shape) for _, shape, _, _, _ in entries)
+    if constant > max(PLAUSIBLE_CONSTANT_VALUES, total / 2):
+        raise BitstreamError(
+            f"implausible stream: {constant:,} of its {total:,} weights are coded as constants, which qcodec's encoder does not write"
+        )
     values = decode_arrays([e[4] for e in entries], [prod(e[1]) for e in entries], payload)
     return {
         name: QuantizedTensor(name, shape, ints, step, bits).dequantize()

@@ -23,6 +23,7 @@ Images must be between 1x1 and :data:`MAX_SIDE` pixels per side and at most
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -124,7 +125,12 @@ def decode_image_bytes(data: bytes, name: str = "input") -> Image:
     if not data:
         raise InvalidInputError(f"{name} is empty")
     try:
-        with PIL.Image.open(io.BytesIO(data)) as img:
+        with warnings.catch_warnings():
+            # Pillow warns (on stderr) about images over MAX_IMAGE_PIXELS before refusing them at
+            # twice that; as an error, its words go into qcodec's one-line message instead.
+            warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
+            img = PIL.Image.open(io.BytesIO(data))
+        with img:
             check_size(img.width, img.height)
             if getattr(img, "n_frames", 1) > 1:
                 raise InvalidInputError(f"{name} has several frames; qcodec codes single images")
@@ -132,8 +138,8 @@ def decode_image_bytes(data: bytes, name: str = "input") -> Image:
             pixels, notes = _to_supported(img)
     except UnidentifiedImageError:
         raise InvalidInputError(f"{name} is not an image Pillow can read") from None
-    except PIL.Image.DecompressionBombError:
-        raise InvalidInputError(f"{name} is too large (over {MAX_PIXELS} pixels)") from None
+    except (PIL.Image.DecompressionBombError, PIL.Image.DecompressionBombWarning) as exc:
+        raise InvalidInputError(f"{name} is too large: qcodec accepts at most {MAX_PIXELS} pixels (Pillow: {exc})") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise InvalidInputError(f"{name} is a damaged image ({exc})") from None
     if pixels.ndim == 2:

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from qcodec.codecs.ae.network import STRIDE
 from qcodec.codecs.ae.zoo import AEModel, bundled_models, find_model, load_model_file
 from qcodec.codecs.base import Codec, EncodeResult, ProgressCallback, image_tensor, resolve_device, tensor_pixels
+from qcodec.codecs.budget import DecodeCost
 from qcodec.coding.bitstream import ByteReader, ByteWriter, Container
 from qcodec.coding.entropy import decode_with_tables, encode_with_tables
 from qcodec.data.image_io import Image
@@ -37,7 +38,10 @@ SECTION_MODEL, SECTION_PAYLOAD = 1, 3
 DEFAULT_QUALITY = 3
 MAX_AE_PIXELS = 1 << 24
 """Largest image the autoencoder codes (16 Mi pixels): the synthesis runs in one pass and
-needs about 125 bytes per pixel, so this bounds a decoder's memory near 2 GB."""
+needs about :data:`DECODE_BYTES_PER_PIXEL`, so this bounds a decoder's memory near 2 GB."""
+
+DECODE_BYTES_PER_PIXEL = 125
+"""Peak memory of the one-pass synthesis per (padded) pixel."""
 
 
 def _to_tensor(image: Image) -> torch.Tensor:
@@ -146,6 +150,20 @@ class AutoencoderCodec(Codec):
 
     def decode(self, container: Container) -> np.ndarray:
         return self._decode_with(find_model(*self._model_of(container)), container)
+
+    @staticmethod
+    def _cost(model: AEModel, height: int, width: int) -> DecodeCost:
+        """The synthesis on the padded ``height x width`` image, plus the model's weights."""
+        h, w = latent_size(height, width)
+        pixels = h * w * STRIDE * STRIDE
+        weights = 4 * sum(p.numel() for p in model.network.parameters())
+        return DecodeCost(model.network.macs_per_pixel()["synthesis"] * pixels, DECODE_BYTES_PER_PIXEL * pixels + weights)
+
+    def decode_cost(self, container: Container) -> DecodeCost:
+        return self._cost(find_model(*self._model_of(container)), container.height, container.width)
+
+    def stream_cost(self, image: Image, options: Mapping[str, Any]) -> DecodeCost:
+        return DecodeCost.worst(self._cost(model, image.height, image.width) for model in self._candidates(options))
 
     def _decode_with(self, model: AEModel, container: Container) -> np.ndarray:
         if container.channels not in (1, 3):

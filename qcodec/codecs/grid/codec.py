@@ -31,9 +31,10 @@ import numpy as np
 import torch
 
 from qcodec.codecs.base import Codec, EncodeResult, ProgressCallback, check_number, image_tensor, resolve_device, tensor_pixels
+from qcodec.codecs.budget import DecodeCost
 from qcodec.codecs.grid.fit import GridFitConfig, RateControl, fit_grid, rd_loss
 from qcodec.codecs.grid.latent_coding import FixedPointContext, decode_latents, encode_latents
-from qcodec.codecs.grid.network import GridModel
+from qcodec.codecs.grid.network import ContextModel, GridModel, Synthesis, decode_macs_per_pixel, grid_sizes, plane_layout
 from qcodec.codecs.grid.prior import prior_checksum, start_context_
 from qcodec.coding.bitstream import ByteReader, ByteWriter, Container
 from qcodec.coding.quantize import choose_bits
@@ -86,7 +87,41 @@ class GridArch:
                 raise BitstreamError(f"grid model section: {name} = {values[name]} is out of range")
         if values["quantum_qubits"] > values["hidden"]:
             raise BitstreamError("grid model section: more qubits than synthesis features")
+        if values["quantum_qubits"] == 1:
+            raise BitstreamError("grid model section: a quantum layer needs at least 2 qubits")
         return cls(**values)
+
+    def macs_per_pixel(self, height: int, width: int, channels: int) -> dict[str, float]:
+        """Decoding multiply-accumulates per pixel by part (:func:`~qcodec.codecs.grid.network.decode_macs_per_pixel`)."""
+        return decode_macs_per_pixel(
+            height, width, channels, self.levels, self.hidden, self.context_hidden, self.context_layers, self.quantum_qubits
+        )
+
+    def decode_cost(self, height: int, width: int, channels: int) -> DecodeCost:
+        """Work and peak memory of decoding this decoder on a ``height x width`` image, nothing built.
+
+        Memory, fitted to measured peaks with some margin (``benchmarks/bench_decode.py``): per
+        latent 24 B (its float64 value and integer copies); per pixel 8 B per upsampled plane and
+        output channel and 16 B per synthesis feature (float32 copies) plus 64 B of working
+        space; the quantum layer's states (complex64, twelve copies of ``2**qubits`` amplitudes).
+        """
+        pixels = height * width
+        planes = len(plane_layout(self.levels, channels))
+        peak = 24 * self.num_latents(height, width, channels) + pixels * (64 + 8 * (planes + channels) + 16 * self.hidden)
+        if self.quantum_qubits:
+            peak += pixels * 96 * 2**self.quantum_qubits
+        return DecodeCost(self.macs_per_pixel(height, width, channels)["total"] * pixels, peak)
+
+    def num_latents(self, height: int, width: int, channels: int) -> int:
+        """Latent values of a ``height x width`` image (all planes)."""
+        sizes = grid_sizes(height, width, self.levels)
+        return sum(sizes[p.level][0] * sizes[p.level][1] for p in plane_layout(self.levels, channels))
+
+    def decoder_parameters(self, channels: int) -> int:
+        """Parameters of the context model and synthesis (what sections 2-3 carry); builds only those small modules."""
+        planes = len(plane_layout(self.levels, channels))
+        modules = (ContextModel(self.context_hidden, self.context_layers), Synthesis(planes, self.hidden, channels, self.quantum_qubits))
+        return sum(p.numel() for m in modules for p in m.parameters())
 
     def build(self, height: int, width: int, channels: int) -> GridModel:
         return GridModel(
@@ -257,14 +292,19 @@ class GridCodec(Codec):
         )
         return render(model.eval(), grids)
 
+    def decode_cost(self, container: Container) -> DecodeCost:
+        return self._arch(container).decode_cost(container.height, container.width, container.channels)
+
+    def stream_cost(self, image: Image, options: Mapping[str, Any]) -> DecodeCost:
+        return self.settings(options, image)[0].decode_cost(image.height, image.width, image.channels)
+
     def describe(self, container: Container) -> dict[str, Any]:
         arch = self._arch(container)
-        model = arch.build(container.height, container.width, container.channels)
-        macs = model.macs_per_pixel()
+        macs = arch.macs_per_pixel(container.height, container.width, container.channels)
         return {
             "architecture": {name: getattr(arch, name) for name in GridArch.LIMITS},
-            "decoder_parameters": sum(p.numel() for p in model.decoder_parameters().values()),
-            "latents": sum(h * w for h, w in model.sizes),
+            "decoder_parameters": arch.decoder_parameters(container.channels),
+            "latents": arch.num_latents(container.height, container.width, container.channels),
             "decode_macs_per_pixel": round(macs["total"]),
             "decode_macs_per_pixel_parts": {k: round(v) for k, v in macs.items() if k != "total"},
         }

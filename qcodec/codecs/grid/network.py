@@ -165,10 +165,11 @@ class ContextModel(nn.Module):
             h = F.relu(F.linear(h, layer.weight[:, :, 0, 0], layer.bias))
         return F.linear(h, self.out.weight[:, :, 0, 0], self.out.bias)
 
-    def macs_per_latent(self) -> float:
-        """Multiply-accumulates per decoded latent; phase ``p`` uses ``p + 1`` of the 4 input channels."""
-        first = self.first.weight.numel() * (PHASES + 1) / (2 * PHASES)
-        return first + sum(m.weight.numel() for m in self.mlp) + self.out.weight.numel()
+
+def context_macs_per_latent(hidden: int, layers: int) -> float:
+    """Multiply-accumulates per latent of a :class:`ContextModel`; phase ``p`` uses ``p + 1`` of the 4 input channels."""
+    first = hidden * CONTEXT_INPUTS * 9 * (PHASES + 1) / (2 * PHASES)
+    return first + (layers - 1) * hidden * hidden + 2 * hidden
 
 
 class QuantumLayer(nn.Module):
@@ -196,10 +197,11 @@ class QuantumLayer(nn.Module):
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.simulator(self.theta, features)
 
-    def macs_per_pixel(self) -> int:
-        """Real multiply-accumulates per pixel of a dense state-vector simulation (4 per complex MAC)."""
-        dim = 2**self.n_qubits
-        return 4 * dim * dim + 4 * dim * self.n_qubits
+
+def quantum_macs_per_pixel(n_qubits: int) -> int:
+    """Real multiply-accumulates per pixel of a :class:`QuantumLayer`'s dense simulation (4 per complex MAC)."""
+    dim = 2**n_qubits
+    return 4 * dim * dim + 4 * dim * n_qubits
 
 
 class Synthesis(nn.Module):
@@ -245,9 +247,11 @@ class Synthesis(nn.Module):
             x = x + conv(x)
         return x.contiguous()
 
-    def macs_per_pixel(self) -> int:
-        classical = sum(m.weight.numel() for m in (self.linear, self.inp, self.proj, *self.refine))
-        return classical + (self.quantum.macs_per_pixel() if self.quantum is not None else 0)
+
+def synthesis_macs_per_pixel(planes: int, hidden: int, channels: int, quantum_qubits: int) -> int:
+    """Multiply-accumulates per pixel of a :class:`Synthesis` (its quantum layer's simulation included)."""
+    classical = planes * channels + planes * hidden + hidden * channels + 2 * 9 * channels * channels
+    return classical + (quantum_macs_per_pixel(quantum_qubits) if quantum_qubits else 0)
 
 
 UPSAMPLING_TAPS = (-0.0234375, -0.0703125, 0.2265625, 0.8671875, 0.8671875, 0.2265625, -0.0703125, -0.0234375)
@@ -460,17 +464,21 @@ class GridModel(nn.Module):
             linear.weight[:, index, 0, 0] = inverse[:, plane.component] * level_step
         linear.bias.copy_(inverse @ means.reshape(-1))
 
-    def macs_per_pixel(self) -> dict[str, float]:
-        """Decoding multiply-accumulates per pixel: context model, upsampling, synthesis and total."""
-        pixels = self.height * self.width
-        latents = sum(h * w for h, w in self.sizes)
-        counts = [sum(1 for p in self.planes if p.level == k) for k in range(len(self.level_sizes))]
-        upsampled = sum(
-            UPSAMPLING_MACS * sum(counts[k + 1 :]) * h * w for k, (h, w) in enumerate(self.level_sizes[:-1])
-        )
-        parts = {
-            "context": self.context.macs_per_latent() * latents / pixels,
-            "upsampling": upsampled / pixels,
-            "synthesis": self.synthesis.macs_per_pixel(),
-        }
-        return {**parts, "total": sum(parts.values())}
+
+def decode_macs_per_pixel(
+    height: int, width: int, channels: int, levels: int, hidden: int, context_hidden: int, context_layers: int, quantum_qubits: int
+) -> dict[str, float]:
+    """Decoding multiply-accumulates per pixel of a :class:`GridModel` of this shape, without building it:
+    context model, upsampling, synthesis and total."""
+    level_sizes = grid_sizes(height, width, levels)
+    planes = plane_layout(levels, channels)
+    pixels = height * width
+    latents = sum(h * w for h, w in (level_sizes[p.level] for p in planes))
+    counts = [sum(1 for p in planes if p.level == k) for k in range(levels)]
+    upsampled = sum(UPSAMPLING_MACS * sum(counts[k + 1 :]) * h * w for k, (h, w) in enumerate(level_sizes[:-1]))
+    parts = {
+        "context": context_macs_per_latent(context_hidden, context_layers) * latents / pixels,
+        "upsampling": upsampled / pixels,
+        "synthesis": synthesis_macs_per_pixel(len(planes), hidden, channels, quantum_qubits),
+    }
+    return {**parts, "total": sum(parts.values())}

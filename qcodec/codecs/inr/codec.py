@@ -27,6 +27,7 @@ from torch import nn
 from torch.func import functional_call
 
 from qcodec.codecs.base import Codec, EncodeResult, ProgressCallback, check_number, resolve_device
+from qcodec.codecs.budget import DecodeCost
 from qcodec.codecs.inr.fit import FitConfig, fit
 from qcodec.coding.bitstream import ByteReader, ByteWriter, Container, unpack
 from qcodec.coding.quantize import MAX_BITS, MIN_BITS, allocate_bits
@@ -37,7 +38,16 @@ from qcodec.netcompress.qaoa_pruning import prunable_weights, qaoa_prune_
 
 SECTION_MODEL, SECTION_TENSORS, SECTION_PAYLOAD = 1, 2, 3
 RENDER_CHUNK = 1 << 16
-"""Pixels evaluated per forward pass when rendering (bounds decoder memory)."""
+"""Most pixels evaluated per forward pass when rendering."""
+
+RENDER_BYTES = 1 << 30
+"""Activation memory one rendering pass may hold: networks that need more per pixel than
+``RENDER_BYTES / RENDER_CHUNK`` (large circuits) render fewer pixels at a time."""
+
+
+def render_chunk(activation_bytes: float) -> int:
+    """Pixels per rendering pass for a network holding ``activation_bytes`` per pixel (256 to :data:`RENDER_CHUNK`)."""
+    return int(min(RENDER_CHUNK, max(256, RENDER_BYTES // max(activation_bytes, 1.0))))
 
 ROUNDING_MSE = 1.0 / (255.0**2 * 12.0)
 """MSE (on ``[0, 1]`` values) of rounding to 8 bits: weight errors far below it are invisible."""
@@ -89,13 +99,31 @@ def sample_distortion(
     return distortion
 
 
-def render(model: nn.Module, height: int, width: int, channels: int) -> np.ndarray:
-    """Evaluate a coordinate network on every pixel: ``uint8 (H, W, C)``, values rounded from ``[0, 1]``."""
+def render(model: nn.Module, height: int, width: int, channels: int, chunk: int = RENDER_CHUNK) -> np.ndarray:
+    """Evaluate a coordinate network on every pixel, ``chunk`` pixels at a time: ``uint8 (H, W, C)``, values rounded from ``[0, 1]``."""
     coords = pixel_grid(height, width)
     with torch.no_grad():
-        values = torch.cat([model(chunk) for chunk in coords.split(RENDER_CHUNK)])
+        values = torch.cat([model(part) for part in coords.split(chunk)])
     pixels = torch.round(values.clamp(0.0, 1.0) * 255.0).to(torch.uint8)
     return pixels.reshape(height, width, channels).numpy()
+
+
+@dataclass(frozen=True)
+class NetworkCost:
+    """What evaluating a coordinate network costs (:meth:`INRCodec.network_cost`).
+
+    Attributes:
+        macs_per_pixel: real multiply-accumulates per evaluated pixel.
+        parameters: trainable values (what the stream codes).
+        activation_bytes: memory a forward pass holds per pixel at its peak, which
+            :func:`render` multiplies by its chunk of pixels.
+        fixed_bytes: memory a forward pass holds whatever the number of pixels (e.g. fused circuits).
+    """
+
+    macs_per_pixel: float
+    parameters: int
+    activation_bytes: float
+    fixed_bytes: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -156,6 +184,10 @@ class INRCodec(Codec):
     def candidate_archs(self) -> list[Arch]:
         """Architectures ``--bpp`` chooses among."""
 
+    @abstractmethod
+    def network_cost(self, arch: Arch, channels: int) -> NetworkCost:
+        """What evaluating the network ``arch`` costs, without building it."""
+
     # -- settings -----------------------------------------------------------------------
 
     def settings(self, options: Mapping[str, Any], image: Image) -> INRSettings:
@@ -212,7 +244,26 @@ class INRCodec(Codec):
         return prunable_weights(model)
 
     def num_parameters(self, arch: Arch, channels: int) -> int:
-        return sum(p.numel() for p in self.build_model(arch, channels).parameters())
+        """Parameters of the network ``arch`` (:meth:`network_cost`; nothing is built)."""
+        return self.network_cost(arch, channels).parameters
+
+    def arch_cost(self, arch: Arch, height: int, width: int, channels: int) -> DecodeCost:
+        """Cost of decoding an ``arch`` stream of a ``height x width`` image: the network on every
+        pixel, :func:`render_chunk` pixels at a time. Memory: the coordinates (8 B a pixel), the float
+        output with its clamp and rounding copies (24 B per pixel and channel), one chunk's
+        activations, per parameter its integers, float and the network's copy (24 B), and what
+        the network holds whatever the chunk (:attr:`NetworkCost.fixed_bytes`)."""
+        cost = self.network_cost(arch, channels)
+        pixels = height * width
+        chunk = min(pixels, render_chunk(cost.activation_bytes))
+        peak = 8 * pixels + 24 * channels * pixels + chunk * cost.activation_bytes + 24 * cost.parameters + cost.fixed_bytes
+        return DecodeCost(cost.macs_per_pixel * pixels, peak)
+
+    def decode_cost(self, container: Container) -> DecodeCost:
+        return self.arch_cost(self._arch(container), container.height, container.width, container.channels)
+
+    def stream_cost(self, image: Image, options: Mapping[str, Any]) -> DecodeCost:
+        return self.arch_cost(self.settings(options, image).arch, image.height, image.width, image.channels)
 
     def predicted_bytes(self, arch: Arch, channels: int, bits: int) -> float:
         """Predicted stream size: measured bits per weight times parameters, plus headers."""
@@ -265,9 +316,14 @@ class INRCodec(Codec):
         }
         return EncodeResult(data, reconstruction, details)
 
+    def _arch(self, container: Container) -> Arch:
+        return self.read_arch(ByteReader(container.section(SECTION_MODEL), "model section"))
+
     def load_model(self, container: Container) -> nn.Module:
         """The network of a parsed stream, on CPU, with its decoded weights."""
-        arch = self.read_arch(ByteReader(container.section(SECTION_MODEL), "model section"))
+        return self._load(self._arch(container), container)
+
+    def _load(self, arch: Arch, container: Container) -> nn.Module:
         model = self.build_model(arch, container.channels)
         shapes = {name: tuple(p.shape) for name, p in model.named_parameters()}
         tensors = decode_tensors(container.section(SECTION_TENSORS), container.section(SECTION_PAYLOAD), shapes)
@@ -275,8 +331,11 @@ class INRCodec(Codec):
         return model.eval()
 
     def decode(self, container: Container) -> np.ndarray:
-        return render(self.load_model(container), container.height, container.width, container.channels)
+        arch = self._arch(container)
+        chunk = render_chunk(self.network_cost(arch, container.channels).activation_bytes)
+        return render(self._load(arch, container), container.height, container.width, container.channels, chunk)
 
     def describe(self, container: Container) -> dict[str, Any]:
-        arch = self.read_arch(ByteReader(container.section(SECTION_MODEL), "model section"))
-        return {"architecture": arch, "parameters": self.num_parameters(arch, container.channels)}
+        arch = self._arch(container)
+        cost = self.network_cost(arch, container.channels)
+        return {"architecture": arch, "parameters": cost.parameters, "decode_macs_per_pixel": round(cost.macs_per_pixel)}

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from torch import nn
 
-from qcodec.codecs.inr.codec import COMMON_OPTIONS, Arch, INRCodec
+from qcodec.codecs.inr.codec import COMMON_OPTIONS, Arch, INRCodec, NetworkCost
 from qcodec.codecs.inr.fit import FitConfig
-from qcodec.codecs.inr.siren import Siren
+from qcodec.codecs.inr.siren import Siren, siren_macs_per_pixel, siren_num_parameters
 from qcodec.coding.bitstream import ByteReader, ByteWriter
 from qcodec.errors import BitstreamError
 
@@ -52,6 +52,11 @@ class CoinCodec(INRCodec):
         weights = super().prunable_parameters(model)
         weights.pop("body.0.linear.weight")
         return weights
+
+    def network_cost(self, arch: Arch, channels: int) -> NetworkCost:
+        layers, width = arch["layers"], arch["width"]
+        # three live activations of `width` float32 features (linear output, sine, next input)
+        return NetworkCost(siren_macs_per_pixel(layers, width, channels), siren_num_parameters(layers, width, channels), 12.0 * width)
 
     def write_arch(self, writer: ByteWriter, arch: Arch) -> None:
         writer.u8(arch["layers"])

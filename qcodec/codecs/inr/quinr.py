@@ -14,9 +14,9 @@ from typing import Any
 
 from torch import nn
 
-from qcodec.codecs.inr.codec import COMMON_OPTIONS, Arch, INRCodec, INRSettings
+from qcodec.codecs.inr.codec import COMMON_OPTIONS, Arch, INRCodec, INRSettings, NetworkCost
 from qcodec.codecs.inr.fit import FitConfig
-from qcodec.codecs.inr.quinr_network import ACTIVATIONS, READOUTS, QuINR
+from qcodec.codecs.inr.quinr_network import ACTIVATIONS, READOUTS, QuINR, quinr_cost
 from qcodec.coding.bitstream import ByteReader, ByteWriter
 from qcodec.data.image_io import Image
 from qcodec.errors import BitstreamError, InvalidInputError
@@ -98,6 +98,9 @@ class QuinrCodec(INRCodec):
             if backend == "torch":
                 raise
             raise InvalidInputError(f"cannot use PennyLane device {backend!r} ({exc})") from None
+
+    def network_cost(self, arch: Arch, channels: int) -> NetworkCost:
+        return NetworkCost(*quinr_cost(arch["qubits"], arch["layers"], arch["embed"], channels, not arch.get("fixed_readout", 0)))
 
     def write_arch(self, writer: ByteWriter, arch: Arch) -> None:
         writer.u8(arch["qubits"])

@@ -122,3 +122,38 @@ class QuINR(nn.Module):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+STATE_COPIES = 16
+"""Complex64 state vectors per sample the simulator may hold at its peak besides four per
+embedding fold, for memory estimates (measured up to about 3.4 per fold,
+``benchmarks/bench_decode.py``)."""
+
+FUSED_MATRIX_COPIES = 2
+"""Dense ``2**N_q x 2**N_q`` complex64 matrices per layer held for the fused entangling layers
+(circuits of up to :data:`MAX_FUSE_QUBITS` qubits)."""
+
+MAX_FUSE_QUBITS = 10
+"""The simulator's default ``max_fuse_qubits``: larger circuits apply their gates one by one."""
+
+
+def quinr_cost(
+    n_qubits: int, n_layers: int, embed_size: int, out_features: int, affine_readout: bool
+) -> tuple[float, int, float, float]:
+    """``(MACs per pixel, parameters, activation bytes per pixel, fixed bytes)`` of a :class:`QuINR`, without building it.
+
+    Real multiply-accumulates of the circuit as :class:`~qcodec.quantum.TorchSimulator` runs it:
+    per layer the fused entangling unitary as a dense complex matrix-vector product
+    (``4 * 4**N_q``) and each input-dependent rotation as two complex MACs per amplitude
+    (``8 * 2**N_q``); then ``2 * 2**N_q`` for the probabilities, plus the ``2 M`` of the
+    embedding. Activations: the embedding's three float copies, :data:`STATE_COPIES` states and
+    four per embedding fold (``ceil(M / N_q)`` folds a layer); fixed: the fused entangling
+    matrices (:data:`FUSED_MATRIX_COPIES` per layer).
+    """
+    dim = 2**n_qubits
+    macs = 2 * embed_size + n_layers * (4 * dim * dim + 8 * dim * embed_size) + 2 * dim
+    angles = n_layers * (4 * n_qubits + n_qubits * (n_qubits - 1) // 2)
+    parameters = 3 * embed_size + angles + (2 * out_features if affine_readout else 0)
+    folds = n_layers * -(-embed_size // n_qubits)
+    fused = n_layers * FUSED_MATRIX_COPIES * 8.0 * dim * dim if n_qubits <= MAX_FUSE_QUBITS else 0.0
+    return float(macs), parameters, 12.0 * embed_size + 8.0 * (STATE_COPIES + 4 * folds) * dim, fused

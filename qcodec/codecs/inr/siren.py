@@ -65,3 +65,8 @@ class Siren(nn.Module):
 def siren_num_parameters(layers: int, width: int, out_features: int = 3, in_features: int = 2) -> int:
     """Parameter count of :class:`Siren` without building it."""
     return (in_features + 1) * width + (layers - 1) * (width + 1) * width + (width + 1) * out_features
+
+
+def siren_macs_per_pixel(layers: int, width: int, out_features: int = 3, in_features: int = 2) -> int:
+    """Multiply-accumulates of :class:`Siren` per evaluated coordinate (the sines not counted)."""
+    return in_features * width + (layers - 1) * width * width + width * out_features
