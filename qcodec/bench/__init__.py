@@ -5,7 +5,8 @@
     dataset.load_images      'kodak' (cached download or --data-dir) or a folder -> BenchImage list
     catalog.get_bench_codec  jpeg, jpeg2000, webp, avif (codecs.py, Pillow) + qcodec models (models.py)
     runner.plan_bench        codecs x rate points x images -> tasks (notes for skipped codecs)
-    runner.run_plan          each task: cache.py lookup, else encode/decode + qcodec.metrics; --jobs
+    runner.run_plan          each task: cache.py lookup, else encode/decode + qcodec.metrics, here or
+                             in --jobs processes (runner.LocalExecutor) or on Ray (ray_executor.py, --ray)
     results.aggregate        mean per rate point -> Curve (CompressAI results JSON)
     bd.bd_table              BD-rate / BD-PSNR of every curve against an anchor
     report.write_outputs     <codec>.json, bd.json, rd.png (plot.py)
@@ -20,9 +21,10 @@ from qcodec.bench.catalog import DEFAULT_CODECS, bench_codec_names, get_bench_co
 from qcodec.bench.codecs import RatePoint, SweepConfig
 from qcodec.bench.dataset import BenchImage, load_images
 from qcodec.bench.results import Curve, ImageResult, read_references
-from qcodec.bench.runner import BenchPlan, curves_of, plan_bench, run_plan
+from qcodec.bench.runner import BenchPlan, LocalExecutor, curves_of, plan_bench, run_plan
 
 __all__ = [
+    "LocalExecutor",
     "BDRow",
     "BenchImage",
     "BenchPlan",

@@ -2,8 +2,10 @@
 
 One small JSON file per (codec, rate point options, codec library versions, image
 content hash, qcodec version), under ``<cache>/bench/`` by default (see
-:func:`qcodec.data.download.cache_dir`). Each file is written atomically as soon as its
-result is known; a damaged or unreadable entry is treated as missing and recomputed.
+:func:`qcodec.data.download.cache_dir`), and beside it the coded file (``<key>.bin``: the
+JPEG, ``.qic``, ... bytes) that galleries and comparison sheets decode again. Each file is
+written atomically as soon as its result is known; a damaged or unreadable entry is treated
+as missing and recomputed.
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ from typing import Any
 
 from qcodec import __version__
 from qcodec.data.download import cache_dir
-from qcodec.data.files import write_bytes_atomic
-from qcodec.errors import InvalidInputError
+from qcodec.data.files import make_folder, write_bytes_atomic
 
 
 def default_cache_root() -> Path:
@@ -57,8 +58,18 @@ class ResultCache:
             return None
         return row if isinstance(row, dict) else None
 
-    def store(self, key: str, row: Mapping[str, Any]) -> None:
-        """Save ``row`` under ``key`` (atomically).
+    def load_file(self, key: str) -> bytes | None:
+        """The coded file stored with ``key``'s row, or ``None`` (older entries have none)."""
+        if self.root is None:
+            return None
+        try:
+            return self._path(key).with_suffix(".bin").read_bytes()
+        except OSError:
+            return None
+
+    def store(self, key: str, row: Mapping[str, Any], data: bytes | None = None) -> None:
+        """Save ``row`` (and the coded file ``data``) under ``key``, atomically; the row last, so
+        a row never points at a missing file of this run.
 
         Raises:
             InvalidInputError: the cache directory cannot be created or written.
@@ -66,8 +77,7 @@ class ResultCache:
         if self.root is None:
             return
         path = self._path(key)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InvalidInputError(f"cannot create cache folder {path.parent}: {exc.strerror}") from None
+        make_folder(path.parent)
+        if data is not None:
+            write_bytes_atomic(path.with_suffix(".bin"), data)
         write_bytes_atomic(path, json.dumps(row, sort_keys=True).encode())

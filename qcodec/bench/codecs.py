@@ -64,6 +64,7 @@ class SweepConfig:
         steps: INR fitting steps (``--steps``).
         qat_steps: INR quantization-aware fine-tuning steps; ``None`` uses ``steps // 10``.
         qualities: quality levels to run for models that have them (``--qualities``); ``None`` runs all.
+        device: where qcodec models fit (``--device``); ``None`` leaves it to the model (and out of the cache key).
     """
 
     targets: tuple[float, ...] | None = None
@@ -71,6 +72,7 @@ class SweepConfig:
     steps: int = 200
     qat_steps: int | None = None
     qualities: tuple[int, ...] | None = None
+    device: str | None = None
 
 
 @dataclass
@@ -109,6 +111,10 @@ class BenchCodec(ABC):
     @abstractmethod
     def run(self, image: Image, options: Mapping[str, Any]) -> Coded:
         """Encode ``image`` at one rate point's ``options`` and decode the result."""
+
+    @abstractmethod
+    def decode(self, data: bytes, channels: int) -> np.ndarray:
+        """Decode a file this codec wrote to ``uint8 (H, W, channels)`` (galleries decode cached files)."""
 
 
 def _label(options: Mapping[str, Any]) -> str:
@@ -189,6 +195,20 @@ class PillowCodec(BenchCodec):
                 if not self.integer_quality and abs(seen[middle] / target - 1) < self.search_tolerance:
                     break
         return min(seen, key=lambda q: (abs(seen[q] - target), q))
+
+    def largest_quality_within(self, image: Image, max_bytes: int) -> float:
+        """The highest integer quality whose file for ``image`` has at most ``max_bytes`` bytes
+        (bisection, encoding only); the lowest quality when even that file is larger."""
+        low, high = (int(q) for q in self.quality_range)
+        if len(self.encode(image.pixels, high)) <= max_bytes:
+            return high
+        while high - low > 1:  # invariant: quality `high` is too large; `low` fits or is the lowest
+            middle = (low + high) // 2
+            if len(self.encode(image.pixels, middle)) <= max_bytes:
+                low = middle
+            else:
+                high = middle
+        return low
 
     def run(self, image: Image, options: Mapping[str, Any]) -> Coded:
         if "quality" in options:

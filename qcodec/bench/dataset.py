@@ -93,7 +93,8 @@ def load_images(dataset: str, data_dir: Path | None = None, selection: str | Non
     """Resolve a benchmark's images: read each once, hash its pixels.
 
     ``dataset`` is ``kodak`` (downloaded and cached, or from ``data_dir``; ``--images``
-    numbers are Kodak's own, 1-24) or a folder (``--images`` numbers its files in name order).
+    numbers are Kodak's own, 1-24), a folder (``--images`` numbers its files in name order)
+    or one image file.
 
     Raises:
         InvalidInputError: a bad dataset, folder, selection or image.
@@ -103,7 +104,8 @@ def load_images(dataset: str, data_dir: Path | None = None, selection: str | Non
     else:
         if data_dir is not None:
             raise InvalidInputError("--data-dir is for 'kodak'; give a folder dataset as the argument itself")
-        files = folder_images(Path(dataset))
+        single = Path(dataset)
+        files = [single] if single.is_file() else folder_images(single)
         chosen = parse_selection(selection, len(files))
         paths = files if chosen is None else [files[i - 1] for i in chosen]
     images = []

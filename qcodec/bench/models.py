@@ -18,6 +18,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from qcodec import __version__, api
 from qcodec.bench.codecs import BenchCodec, Coded, RatePoint, SweepConfig
 from qcodec.codecs import get_codec
@@ -45,6 +47,8 @@ class QcodecModel(BenchCodec):
 
     def _training_options(self, config: SweepConfig) -> dict[str, Any]:
         wanted = {"steps": config.steps, "qat_steps": config.steps // 10 if config.qat_steps is None else config.qat_steps}
+        if config.device is not None:
+            wanted["device"] = config.device
         return {k: v for k, v in wanted.items() if k in self.codec.options}
 
     def rate_points(self, config: SweepConfig) -> list[RatePoint]:
@@ -85,3 +89,6 @@ class QcodecModel(BenchCodec):
         end = time.perf_counter()
         details = json.loads(json.dumps(result.details, default=str))
         return Coded(result.data, reconstruction, middle - start, end - middle, details)
+
+    def decode(self, data: bytes, channels: int) -> np.ndarray:
+        return api.decode(data)

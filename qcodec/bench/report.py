@@ -20,8 +20,7 @@ from typing import Any
 from qcodec.bench.bd import BDRow, anchor_problem, bd_table, find_curve
 from qcodec.bench.plot import plot_available, plot_rd
 from qcodec.bench.results import Curve, strict_json, value_at, write_curve
-from qcodec.data.files import write_bytes_atomic
-from qcodec.errors import InvalidInputError
+from qcodec.data.files import make_folder, write_bytes_atomic
 
 DEFAULT_ANCHOR = "jpeg2000"
 
@@ -102,10 +101,7 @@ def write_outputs(
     Raises:
         InvalidInputError: ``out_dir`` cannot be created.
     """
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InvalidInputError(f"cannot create output folder {out_dir}: {exc.strerror}") from None
+    make_folder(out_dir)
     written: list[Path] = []
     notes: list[str] = []
     for curve in curves:

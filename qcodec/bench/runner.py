@@ -3,13 +3,14 @@
 ::
 
     plan_bench(codecs, images, config) -> BenchPlan: the tasks, and notes on skipped codecs
-    run_plan(plan, cache, jobs, on_result) -> rows, each scored by score() in qcodec.metrics
+    run_plan(plan, cache, executor, on_result) -> rows, each measured by run_job() with qcodec.metrics
     curves_of(plan, rows) -> one Curve per codec (mean over images per rate point)
 
 A task's result is looked up in the :class:`~qcodec.bench.cache.ResultCache` first and
-stored there as soon as it is computed, so a run that is interrupted resumes where it
-stopped. With ``jobs > 1`` tasks run in that many spawned worker processes, each with
-``cpu_count // jobs`` torch threads; timings are then taken under that sharing.
+stored there, with its coded file, as soon as it is computed, so a run that is interrupted
+resumes where it stopped. Executors: :class:`LocalExecutor` (here, or ``jobs`` spawned worker
+processes with ``cpu_count // jobs`` torch threads each; timings are taken under that
+sharing) and :class:`~qcodec.bench.ray_executor.RayExecutor` (a Ray cluster).
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ import functools
 import multiprocessing
 import os
 import signal
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
+
+import numpy as np
 
 from qcodec.bench.cache import ResultCache, result_key
 from qcodec.bench.catalog import get_bench_codec
@@ -89,13 +94,20 @@ def _image(path: str, digest: str) -> Image:
     return read_image(Path(path))
 
 
-@functools.lru_cache(maxsize=2)
-def _ms_ssim_of(path: str, digest: str) -> MsSsim | None:
-    """MS-SSIM against the image at ``path`` (its statistics computed once per worker); ``None`` if too small."""
-    try:
-        return MsSsim(_image(path, digest).pixels)
-    except ValueError:
-        return None
+_scorers: OrderedDict[str, MsSsim | None] = OrderedDict()
+
+
+def _ms_ssim_of(digest: str, pixels: np.ndarray) -> MsSsim | None:
+    """MS-SSIM against the image ``digest`` (its statistics computed once per worker, the last two
+    images kept); ``None`` if the image is too small."""
+    if digest not in _scorers:
+        try:
+            _scorers[digest] = MsSsim(pixels)
+        except ValueError:
+            _scorers[digest] = None
+        while len(_scorers) > 2:
+            _scorers.popitem(last=False)
+    return _scorers[digest]
 
 
 @functools.cache
@@ -103,24 +115,47 @@ def _codec(name: str) -> BenchCodec:
     return get_bench_codec(name)
 
 
-def score(task: Task) -> ImageResult:
-    """Run one task and measure it: bpp from the file size, PSNR and MS-SSIM on 8-bit values.
+@dataclass(frozen=True)
+class Job:
+    """What a worker needs to run one task, without the image file: it brings the pixels itself.
 
-    MS-SSIM is ``None`` for images under 161 pixels a side (too small for its five scales).
+    Attributes:
+        key: the task's cache key.
+        codec: codec name; label, options: the rate point; image, digest: the image's name and pixel hash.
     """
-    image = _image(str(task.image.path), task.image.digest)
-    coded = _codec(task.codec).run(image, task.point.options)
+
+    key: str
+    codec: str
+    label: str
+    options: dict
+    image: str
+    digest: str
+
+    @classmethod
+    def of(cls, task: Task) -> Job:
+        return cls(task.key, task.codec, task.point.label, dict(task.point.options), task.image.name, task.image.digest)
+
+
+def run_job(job: Job, image: Image) -> tuple[ImageResult, bytes]:
+    """Run one codec at one rate point on ``image`` and measure it; also returns the coded file.
+
+    bpp comes from the file size, PSNR and MS-SSIM from the 8-bit values; MS-SSIM is ``None``
+    for images under 161 pixels a side (too small for its five scales).
+
+    Raises:
+        QcodecError: the codec failed or decoded to the wrong shape.
+    """
+    coded = _codec(job.codec).run(image, job.options)
     if coded.reconstruction.shape != image.pixels.shape:
         raise QcodecError(
-            f"{task.codec} decoded {task.image.name} to shape {coded.reconstruction.shape}, "
-            f"expected {image.pixels.shape}"
+            f"{job.codec} decoded {job.image} to shape {coded.reconstruction.shape}, expected {image.pixels.shape}"
         )
-    scorer = _ms_ssim_of(str(task.image.path), task.image.digest)
+    scorer = _ms_ssim_of(job.digest, image.pixels)
     structural = None if scorer is None else scorer(coded.reconstruction)
-    return ImageResult(
-        codec=task.codec,
-        setting=task.point.label,
-        image=task.image.name,
+    row = ImageResult(
+        codec=job.codec,
+        setting=job.label,
+        image=job.image,
         width=image.width,
         height=image.height,
         channels=image.channels,
@@ -130,13 +165,15 @@ def score(task: Task) -> ImageResult:
         ms_ssim=structural,
         encoding_time=coded.encode_seconds,
         decoding_time=coded.decode_seconds,
-        options=dict(task.point.options),
+        options=dict(job.options),
         details=coded.details,
     )
+    return row, coded.data
 
 
-def _score_keyed(task: Task) -> tuple[str, ImageResult]:
-    return task.key, score(task)
+def _run_local(task: Task) -> tuple[str, ImageResult, bytes]:
+    row, data = run_job(Job.of(task), _image(str(task.image.path), task.image.digest))
+    return task.key, row, data
 
 
 def _init_worker(threads: int) -> None:
@@ -149,18 +186,59 @@ def _init_worker(threads: int) -> None:
 ResultCallback = Callable[[ImageResult, bool], None]
 """Called once per task with its row and whether it came from the cache."""
 
+Finish = Callable[[str, ImageResult, bytes], None]
+"""Called by an executor with a finished task's key, row and coded file."""
+
+
+class Executor(Protocol):
+    """Runs tasks somewhere and hands each result to ``finish`` as soon as it is known."""
+
+    def run(self, tasks: Sequence[Task], finish: Finish) -> list[str]:
+        """Run ``tasks``; returns one line per task that failed for good (the others are finished)."""
+
+
+@dataclass(frozen=True)
+class LocalExecutor:
+    """Tasks in this process (``jobs == 1``) or in ``jobs`` spawned worker processes with
+    ``cpu_count // jobs`` torch threads each."""
+
+    jobs: int = 1
+
+    def run(self, tasks: Sequence[Task], finish: Finish) -> list[str]:
+        if self.jobs < 1:
+            raise InvalidInputError(f"--jobs must be at least 1, got {self.jobs}")
+        if self.jobs == 1 or len(tasks) <= 1:
+            for task in tasks:
+                finish(*_run_local(task))
+            return []
+        threads = max(1, (os.cpu_count() or 1) // self.jobs)
+        context = multiprocessing.get_context("spawn")
+        pool = context.Pool(min(self.jobs, len(tasks)), initializer=_init_worker, initargs=(threads,))
+        try:
+            for result in pool.imap_unordered(_run_local, tasks):
+                finish(*result)
+            pool.close()
+        except BaseException:
+            pool.terminate()
+            raise
+        finally:
+            pool.join()
+        return []
+
 
 def run_plan(
-    plan: BenchPlan, cache: ResultCache, jobs: int = 1, on_result: ResultCallback | None = None
+    plan: BenchPlan, cache: ResultCache, executor: Executor | None = None, on_result: ResultCallback | None = None
 ) -> list[ImageResult]:
-    """Run (or fetch from ``cache``) every task of ``plan``; rows come back in task order.
+    """Run (or fetch from ``cache``) every task of ``plan`` with ``executor`` (default: here, one at a time).
+
+    Each result is stored in the cache, with its coded file, the moment it arrives, so an
+    interrupted or partly failed run keeps everything finished. Rows come back in task order.
 
     Raises:
-        InvalidInputError: ``jobs`` < 1, or the cache cannot be written.
-        QcodecError: a codec failed (results computed before the failure stay cached).
+        InvalidInputError: a bad executor setting, or the cache cannot be written.
+        QcodecError: a codec failed (with a local executor: at once; with a remote one: after
+            every other task has finished, naming each failed task).
     """
-    if jobs < 1:
-        raise InvalidInputError(f"--jobs must be at least 1, got {jobs}")
     done: dict[str, ImageResult] = {}
     pending: list[Task] = []
     for task in plan.tasks:
@@ -173,28 +251,15 @@ def run_plan(
         if on_result:
             on_result(row, True)
 
-    def finish(key: str, row: ImageResult) -> None:
-        cache.store(key, row.to_json())
+    def finish(key: str, row: ImageResult, data: bytes) -> None:
+        cache.store(key, row.to_json(), data)
         done[key] = row
         if on_result:
             on_result(row, False)
 
-    if jobs == 1 or len(pending) <= 1:
-        for task in pending:
-            finish(*_score_keyed(task))
-    else:
-        threads = max(1, (os.cpu_count() or 1) // jobs)
-        context = multiprocessing.get_context("spawn")
-        pool = context.Pool(min(jobs, len(pending)), initializer=_init_worker, initargs=(threads,))
-        try:
-            for key, row in pool.imap_unordered(_score_keyed, pending):
-                finish(key, row)
-            pool.close()
-        except BaseException:
-            pool.terminate()
-            raise
-        finally:
-            pool.join()
+    failures = (executor or LocalExecutor()).run(pending, finish) if pending else []
+    if failures:
+        raise QcodecError(f"{len(failures)} of {len(plan.tasks)} tasks failed (the others are cached): " + "; ".join(failures))
     return [done[task.key] for task in plan.tasks]
 
 

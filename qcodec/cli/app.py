@@ -26,6 +26,7 @@ app.command()(codec_commands.info)
 app.add_typer(eval_app, name="eval")
 app.add_typer(train_app, name="train")
 app.command()(bench_commands.bench)
+app.command()(bench_commands.compare)
 app.command()(eval_qmae.inpaint)
 
 

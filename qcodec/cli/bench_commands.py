@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -30,10 +31,16 @@ from qcodec.bench import (
     run_plan,
 )
 from qcodec.bench.report import Analysis, analyse, summary, write_outputs
-from qcodec.bench.runner import ResultCallback
+from qcodec.bench.gallery import write_sheet
+from qcodec.bench.ray_executor import RayExecutor
+from qcodec.bench.sheet import parse_crop
+from qcodec.bench.runner import Executor, LocalExecutor, ResultCallback
 from qcodec.cli.console import err_console, fail, interactive, out_console, user_errors, warn
 from qcodec.errors import InvalidInputError
 from qcodec.metrics import BD_METHODS, ms_ssim_db
+
+GALLERY_BPP = 0.3
+"""Rate of the gallery sheets of a benchmark run without --bpp."""
 
 DATA = "Data"
 RATE = "Rate points"
@@ -60,8 +67,14 @@ def bench(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show progress even when not on a terminal.", rich_help_panel=OUTPUT)] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no tables.", rich_help_panel=OUTPUT)] = False,
     jobs: Annotated[Optional[int], typer.Option(help="Parallel worker processes (default: CPU count).", rich_help_panel=RUN)] = None,
+    ray: Annotated[bool, typer.Option("--ray", help="Run every task on Ray: a local instance, or the cluster of --ray-address (pip install 'qcodec\\[ray]').", rich_help_panel=RUN)] = False,
+    ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to join, HOST:PORT or 'auto' (implies --ray).", rich_help_panel=RUN)] = None,
+    task_cpus: Annotated[int, typer.Option(help="With Ray: cores each task asks for (and its torch threads).", rich_help_panel=RUN)] = 1,
+    retries: Annotated[int, typer.Option(help="With Ray: how often a task whose worker was lost is run again.", rich_help_panel=RUN)] = 2,
+    device: Annotated[Optional[str], typer.Option(help="Where qcodec models fit: auto, cpu or cuda (with Ray, cuda tasks ask for a GPU).", rich_help_panel=RUN)] = None,
     cache_dir: Annotated[Optional[Path], typer.Option(help="Result cache (default: <qcodec cache>/bench).", rich_help_panel=RUN)] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Recompute everything; store nothing.", rich_help_panel=RUN)] = False,
+    gallery: Annotated[bool, typer.Option("--gallery", help="Also write a comparison sheet per image (OUT/gallery/IMAGE.png): each codec at its point nearest the first --bpp target (else 0.3 bpp), decoded from the cached files.", rich_help_panel=OUTPUT)] = False,
 ) -> None:
     """Benchmark codecs on a dataset: RD curves, a table, BD-rates and an RD plot.
 
@@ -76,13 +89,15 @@ def bench(
       qcodec bench kodak --codecs coin,jpeg2000 --presets tiny,small --steps 500 --images 1-4
 
       qcodec bench kodak --codecs grid,jpeg2000 --qualities 2,3,4 --steps 1000 --images 1-6 --reference ../shared/reference/kodak
+
+      qcodec bench kodak --codecs grid,jpeg2000 --bpp 0.3 --steps 2500 --ray-address head:6379 --task-cpus 2   # docs/benchmarks.md
     """
     with user_errors():
         if bd_method not in BD_METHODS:
             raise InvalidInputError(f"--bd-method must be one of {', '.join(BD_METHODS)}, got {bd_method!r}")
         if steps < 1 or (qat_steps is not None and qat_steps < 0):
             raise InvalidInputError("--steps must be at least 1 and --qat-steps at least 0")
-        config = SweepConfig(parse_rates(bpp), parse_names(presets, "--presets"), steps, qat_steps, parse_levels(qualities))
+        config = SweepConfig(parse_rates(bpp), parse_names(presets, "--presets"), steps, qat_steps, parse_levels(qualities), device)
         read_at = parse_rates(at, "--at") or ()
         names = parse_codecs(codecs)
         references = read_references(reference) if reference else []
@@ -93,9 +108,12 @@ def bench(
             warn(note)
         if not plan.tasks:
             fail("no codec can run here; nothing to benchmark")
+        if no_cache and gallery:
+            raise InvalidInputError("--gallery decodes the files the cache keeps; drop --no-cache")
         cache = ResultCache(None if no_cache else cache_dir or default_cache_root())
+        executor = _executor(ray, ray_address, task_cpus, retries, device, jobs)
         with _progress(interactive(verbose), len(plan.tasks)) as on_result:
-            rows = run_plan(plan, cache, jobs or os.cpu_count() or 1, on_result)
+            rows = run_plan(plan, cache, executor, on_result)
         curves = curves_of(plan, rows)
         analysis = analyse(curves, references, anchor, bd_method, read_at)
         label = "kodak" if dataset.lower() == "kodak" else Path(dataset).resolve().name or "images"
@@ -103,7 +121,14 @@ def bench(
         report["notes"] = [*plan.notes, *report["notes"]]
         title = f"{label} ({len(selected)} images)"
         bd = report["bd"] if analysis.anchor else None
-        written, notes = write_outputs(out or Path("runs") / "bench" / label, curves, references, bd, title)
+        folder = out or Path("runs") / "bench" / label
+        written, notes = write_outputs(folder, curves, references, bd, title)
+        if gallery:
+            target = config.targets[0] if config.targets else GALLERY_BPP
+            for image in selected:
+                path = folder / "gallery" / f"{image.name}.png"
+                notes += write_sheet(plan, rows, cache, image, target, path)
+                written.append(path)
     for note in [*analysis.notes, *notes]:
         warn(note)
     if json_out:
@@ -115,6 +140,13 @@ def bench(
         if analysis.anchor and analysis.bd_rows:
             out_console.print(_bd_table(analysis.bd_rows, analysis.anchor.label, bd_method))
     err_console.print(f"wrote {', '.join(str(p) for p in written)}", highlight=False, soft_wrap=True)
+
+
+def _executor(ray: bool, address: str | None, task_cpus: int, retries: int, device: str | None, jobs: int | None) -> Executor:
+    """Ray with ``--ray`` / ``--ray-address``, else local worker processes."""
+    if ray or address:
+        return RayExecutor(address, task_cpus, 1.0 if device == "cuda" else 0.0, retries, warn)
+    return LocalExecutor(jobs or os.cpu_count() or 1)
 
 
 def _check_anchor(anchor: str | None, names: Sequence[str], references: Sequence[Curve]) -> None:
@@ -208,3 +240,47 @@ def _bd_table(rows: Sequence[BDRow], anchor: str, method: str) -> Table:
         cells = [row.label, _number(row.bd_rate, 1), _number(row.bd_psnr, 2), _number(row.bd_rate_ms_ssim, 1)]
         table.add_row(*cells, *([row.note or ""] if notes else []))
     return table
+
+
+def compare(
+    image: Annotated[str, typer.Argument(help="The image to compare codecs on (PNG, JPEG, ...).")],
+    bpp: Annotated[float, typer.Option(help="Target rate in bits per pixel; each codec runs at it (or as near as it can).", rich_help_panel=RATE)] = 0.3,
+    codecs: Annotated[str, typer.Option(help="Comma-separated codecs, as for qcodec bench.")] = "grid,avif,jpeg2000,jpeg",
+    out: Annotated[Optional[Path], typer.Option(help="Sheet to write (default: IMAGE-compare-BPP.png here).", rich_help_panel=OUTPUT)] = None,
+    crop: Annotated[Optional[str], typer.Option(help="X,Y,WIDTH,HEIGHT of the crop (default: 256x192 where the codecs differ most).", rich_help_panel=OUTPUT)] = None,
+    errors: Annotated[bool, typer.Option("--errors", help="Add a row of absolute-error maps.", rich_help_panel=OUTPUT)] = False,
+    steps: Annotated[int, typer.Option(help="Fitting steps of qcodec models.", rich_help_panel=RATE)] = 1000,
+    jobs: Annotated[Optional[int], typer.Option(help="Parallel worker processes (default: CPU count).", rich_help_panel=RUN)] = None,
+    cache_dir: Annotated[Optional[Path], typer.Option(help="Result cache (default: <qcodec cache>/bench); reruns reuse it.", rich_help_panel=RUN)] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print each codec's rate and PSNR as JSON.", rich_help_panel=OUTPUT)] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show progress even when not on a terminal.", rich_help_panel=OUTPUT)] = False,
+) -> None:
+    """Write a visual comparison sheet: the same crop from each codec at (nearly) the same rate.
+
+    Each codec codes IMAGE at --bpp (classical codecs search their quality, qcodec models steer their rate); the sheet shows the original and every reconstruction on one crop, chosen where the codecs differ most, each labelled with codec, bpp and PSNR of the whole image. A codec that cannot reach the rate is shown at the nearest rate it reaches and labelled so. Results are cached like qcodec bench's.
+
+    Examples:
+
+      qcodec compare kodim23.png --bpp 0.3 --codecs grid,avif,jpeg2000,jpeg --out sheet.png
+
+      qcodec compare photo.png --bpp 0.1 --codecs ae,webp,jpeg --crop 100,50,200,150 --errors
+    """
+    with user_errors():
+        if not (bpp > 0 and math.isfinite(bpp)):
+            raise InvalidInputError(f"--bpp must be a positive rate, got {bpp}")
+        chosen = parse_crop(crop) if crop else None
+        selected = load_images(image)
+        plan = plan_bench(parse_codecs(codecs), selected, SweepConfig((bpp,), steps=steps))
+        for note in plan.notes:
+            warn(note)
+        if not plan.tasks:
+            fail("no codec can run here; nothing to compare")
+        cache = ResultCache(cache_dir or default_cache_root())
+        with _progress(interactive(verbose), len(plan.tasks)) as on_result:
+            rows = run_plan(plan, cache, LocalExecutor(jobs or os.cpu_count() or 1), on_result)
+        path = out or Path(f"{selected[0].name}-compare-{bpp:g}.png")
+        for note in write_sheet(plan, rows, cache, selected[0], bpp, path, chosen, errors):
+            warn(note)
+    if json_out:
+        out_console.print_json(json.dumps([{"codec": r.codec, "bytes": r.bytes, "bpp": r.bpp, "psnr": r.psnr} for r in rows]))
+    err_console.print(f"wrote {path}", highlight=False, soft_wrap=True)

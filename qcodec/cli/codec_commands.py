@@ -20,6 +20,7 @@ from qcodec.cli.console import (
     warn,
     write_output,
 )
+from qcodec.bench.context import SameSize, classical_at_size
 from qcodec.codecs.budget import DEFAULT_MAX_GMAC, DEFAULT_MAX_MIB, GMAC_ENV, MIB_ENV, DecodeLimits
 from qcodec.data.image_io import decode_image_bytes, encode_image_bytes, format_for_path
 from qcodec.metrics import bits_per_pixel, psnr
@@ -108,6 +109,7 @@ def encode(
             result = api.encode(image, model, given, progress, limits)
         seconds = time.perf_counter() - start
         write_output(output, result.data)
+    same_size = [] if quiet else classical_at_size(image, len(result.data))
     report = {
         "model": model,
         "input": input,
@@ -120,6 +122,7 @@ def encode(
         "psnr": psnr(image.pixels, result.reconstruction),
         "seconds": seconds,
         **result.details,
+        "same_size": [row.as_dict() for row in same_size],
     }
     console = report_console(output)
     if json_out:
@@ -130,6 +133,15 @@ def encode(
             f"PSNR {report['psnr']:.2f} dB, {seconds:.1f} s",
             highlight=False,
         )
+        if same_size:
+            console.print("same size: " + "; ".join(_same_size_text(row) for row in same_size), highlight=False, soft_wrap=True)
+
+
+def _same_size_text(row: SameSize) -> str:
+    name = {"jpeg": "JPEG", "webp": "WebP"}.get(row.codec, row.codec)
+    if not row.fits:
+        return f"{name} cannot get this small (quality {row.quality:g}: {row.bytes} bytes, {row.psnr:.2f} dB)"
+    return f"{name} {row.psnr:.2f} dB (quality {row.quality:g}, {row.bytes} bytes)"
 
 
 def decode(

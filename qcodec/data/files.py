@@ -13,6 +13,18 @@ import torch
 from qcodec.errors import InvalidInputError
 
 
+def make_folder(folder: str | os.PathLike[str]) -> None:
+    """Create ``folder`` and its parents if missing.
+
+    Raises:
+        InvalidInputError: it cannot be created (one line naming it and why).
+    """
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot create folder {folder}: {exc.strerror}") from None
+
+
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same directory.
 

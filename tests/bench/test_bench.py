@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from conftest import ROOT, SHARED
 from qcodec.bench import (
     Curve,
+    LocalExecutor,
     ResultCache,
     SweepConfig,
     bd_table,
@@ -197,7 +198,7 @@ def test_folder_dataset_grey_and_small_images_cache_and_resume(tmp_path):
     plan = plan_bench(["jpeg", "webp"], images, SweepConfig(targets=(0.8, 1.5)))
     cache = ResultCache(tmp_path / "cache")
     seen: list[bool] = []
-    rows = run_plan(plan, cache, jobs=1, on_result=lambda row, cached: seen.append(cached))
+    rows = run_plan(plan, cache, LocalExecutor(1), on_result=lambda row, cached: seen.append(cached))
     assert len(rows) == len(plan.tasks) == 8 and seen == [False] * 8
     by_image = {r.image: r for r in rows}
     assert by_image["big"].ms_ssim is not None and 0 < by_image["big"].ms_ssim < 1
@@ -208,12 +209,12 @@ def test_folder_dataset_grey_and_small_images_cache_and_resume(tmp_path):
         assert row.details["quality"] >= 0
     # a second run is served from the cache; losing one entry recomputes only that one
     seen.clear()
-    again = run_plan(plan, cache, jobs=1, on_result=lambda row, cached: seen.append(cached))
+    again = run_plan(plan, cache, LocalExecutor(1), on_result=lambda row, cached: seen.append(cached))
     assert seen == [True] * 8 and [r.to_json() for r in again] == [r.to_json() for r in rows]
     victim = next((tmp_path / "cache").rglob("*.json"))
     victim.unlink()
     seen.clear()
-    run_plan(plan, cache, jobs=1, on_result=lambda row, cached: seen.append(cached))
+    run_plan(plan, cache, LocalExecutor(1), on_result=lambda row, cached: seen.append(cached))
     assert sorted(seen) == [False] + [True] * 7
 
 
@@ -221,8 +222,8 @@ def test_parallel_jobs_give_the_same_results_as_one_process(tmp_path):
     folder = _png_folder(tmp_path / "set", {f"im{i}": _texture(170 + 8 * i, 180, 3) for i in range(2)})
     plan = plan_bench(["jpeg"], load_images(str(folder)), SweepConfig())
     plan.tasks[:] = [t for t in plan.tasks if t.point.options["quality"] in (10, 50)]
-    serial = run_plan(plan, ResultCache(None), jobs=1)
-    parallel = run_plan(plan, ResultCache(None), jobs=2)
+    serial = run_plan(plan, ResultCache(None), LocalExecutor(1))
+    parallel = run_plan(plan, ResultCache(None), LocalExecutor(2))
     assert [(r.image, r.setting, r.bytes, r.psnr, r.ms_ssim) for r in parallel] == [
         (r.image, r.setting, r.bytes, r.psnr, r.ms_ssim) for r in serial
     ]
@@ -269,7 +270,7 @@ def _jpeg_rows(indices: list[int], qualities: tuple[int, ...] = GOLDEN_QUALITIES
     images = load_images("kodak", KODAK, ",".join(map(str, indices)))
     plan = plan_bench(["jpeg"], images, SweepConfig())
     plan.tasks[:] = [t for t in plan.tasks if t.point.options["quality"] in qualities]
-    return run_plan(plan, ResultCache(None), jobs=1)
+    return run_plan(plan, ResultCache(None), LocalExecutor(1))
 
 
 def _regenerate_golden() -> None:
