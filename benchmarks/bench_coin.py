@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from qcodec.codecs.inr.codec import pixel_grid, render, sample_distortion
+from qcodec.codecs.inr.codec import render, sample_distortion
+from qcodec.codecs.inr.coords import pixel_grid
 from qcodec.codecs.inr.fit import FitConfig, fit
 from qcodec.codecs.inr.siren import Siren
 from qcodec.coding.quantize import allocate_bits

@@ -28,6 +28,7 @@ from torch.func import functional_call
 
 from qcodec.codecs.base import Codec, EncodeResult, ProgressCallback, check_number, resolve_device
 from qcodec.codecs.budget import DecodeCost
+from qcodec.codecs.inr.coords import TileGrid, pixel_grid
 from qcodec.codecs.inr.fit import FitConfig, fit
 from qcodec.coding.bitstream import ByteReader, ByteWriter, Container, unpack
 from qcodec.coding.quantize import MAX_BITS, MIN_BITS, allocate_bits
@@ -68,17 +69,6 @@ COMMON_OPTIONS = {
 }
 
 
-def pixel_grid(height: int, width: int) -> torch.Tensor:
-    """Coordinates of every pixel, row-major: ``(H * W, 2)`` float32 ``(x, y)`` in ``[-1, 1]``.
-
-    A side of length 1 maps to the single coordinate -1.
-    """
-    ys = torch.linspace(-1.0, 1.0, height)
-    xs = torch.linspace(-1.0, 1.0, width)
-    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
-    return torch.stack([grid_x.reshape(-1), grid_y.reshape(-1)], dim=1)
-
-
 def sample_distortion(
     model: nn.Module, coords: torch.Tensor, targets: torch.Tensor, samples: int = 16384, seed: int = 0
 ) -> Callable[[Mapping[str, torch.Tensor]], float]:
@@ -99,11 +89,18 @@ def sample_distortion(
     return distortion
 
 
-def render(model: nn.Module, height: int, width: int, channels: int, chunk: int = RENDER_CHUNK) -> np.ndarray:
-    """Evaluate a coordinate network on every pixel, ``chunk`` pixels at a time: ``uint8 (H, W, C)``, values rounded from ``[0, 1]``."""
-    coords = pixel_grid(height, width)
+def render(
+    model: nn.Module, height: int, width: int, channels: int, chunk: int = RENDER_CHUNK, tiles: TileGrid | None = None
+) -> np.ndarray:
+    """Evaluate a coordinate network on every pixel, about ``chunk`` pixels at a time: ``uint8 (H, W, C)``,
+    values rounded from ``[0, 1]``. With ``tiles`` the network takes each tile's local coordinates
+    ``(B, P, 2)`` (:class:`~qcodec.codecs.inr.coords.TileGrid`), else the image's ``(N, 2)``."""
+    coords = pixel_grid(height, width) if tiles is None else tiles.coords(height, width)
+    rows = chunk if tiles is None else max(1, chunk // tiles.count)
     with torch.no_grad():
-        values = torch.cat([model(part) for part in coords.split(chunk)])
+        values = torch.cat([model(part) for part in coords.split(rows)])
+    if tiles is not None:
+        values = tiles.merge(values, height, width)
     pixels = torch.round(values.clamp(0.0, 1.0) * 255.0).to(torch.uint8)
     return pixels.reshape(height, width, channels).numpy()
 
@@ -154,6 +151,8 @@ class INRCodec(Codec):
     Subclasses define the architecture: its option names and limits (:attr:`arch_limits`),
     :attr:`presets`, :meth:`build_model`, :meth:`write_arch` / :meth:`read_arch`, and
     :meth:`candidate_archs` for ``--bpp``; and the training defaults (:attr:`default_fit`).
+    A tiled network (:meth:`tile_grid`) takes each tile's local coordinates ``(B, P, 2)`` and
+    is fitted on batches of the same pixel positions in every tile.
     """
 
     arch_limits: Mapping[str, tuple[int, int]] = {}
@@ -181,8 +180,16 @@ class INRCodec(Codec):
         """Parse the model section (raise :class:`~qcodec.errors.BitstreamError` if invalid)."""
 
     @abstractmethod
-    def candidate_archs(self) -> list[Arch]:
-        """Architectures ``--bpp`` chooses among."""
+    def candidate_archs(self, image: Image, options: Mapping[str, Any]) -> list[Arch]:
+        """Architectures ``--bpp`` chooses among for ``image`` (``options``: the other encode options)."""
+
+    def preset_arch(self, name: str, image: Image, options: Mapping[str, Any]) -> Arch:
+        """The architecture of preset ``name`` for ``image`` (``options``: the other encode options)."""
+        return dict(self.presets[name])
+
+    def tile_grid(self, arch: Arch) -> TileGrid | None:
+        """The tiles of a tiled ``arch`` (one network per tile), or ``None`` for one network on the whole image."""
+        return None
 
     @abstractmethod
     def network_cost(self, arch: Arch, channels: int) -> NetworkCost:
@@ -209,8 +216,11 @@ class INRCodec(Codec):
         if not 0.0 <= prune < 1.0:
             raise InvalidInputError(f"--prune must be in [0, 1), got {prune}")
         qat_steps = options.get("qat_steps")
+        arch = self._resolve_arch(options, image, bits)
+        if prune and self.tile_grid(arch) is not None:
+            raise InvalidInputError("--prune applies to networks without tiles")
         return INRSettings(
-            arch=self._resolve_arch(options, image, bits),
+            arch=arch,
             fit=config,
             bits=bits,
             qat_steps=self.default_qat_steps if qat_steps is None else qat_steps,
@@ -229,10 +239,11 @@ class INRCodec(Codec):
             if explicit:
                 raise InvalidInputError("--bpp chooses the architecture itself; drop the architecture flags")
             target = bpp * image.num_pixels / 8
-            return min(self.candidate_archs(), key=lambda a: abs(self.predicted_bytes(a, image.channels, bits) - target))
+            candidates = self.candidate_archs(image, options)
+            return min(candidates, key=lambda a: abs(self.predicted_bytes(a, image.channels, bits) - target))
         if preset is not None and preset not in self.presets:
             raise InvalidInputError(f"unknown preset {preset!r} (choose from: {', '.join(self.presets)})")
-        arch = dict(self.presets[preset or self.default_preset])
+        arch = self.preset_arch(preset or self.default_preset, image, options)
         arch.update(explicit)
         for name, (low, high) in self.arch_limits.items():
             if not low <= arch[name] <= high:
@@ -254,6 +265,10 @@ class INRCodec(Codec):
         activations, per parameter its integers, float and the network's copy (24 B), and what
         the network holds whatever the chunk (:attr:`NetworkCost.fixed_bytes`)."""
         cost = self.network_cost(arch, channels)
+        tiles = self.tile_grid(arch)
+        if tiles is not None:  # the image extended to whole tiles
+            tile_h, tile_w = tiles.tile_size(height, width)
+            height, width = tile_h * tiles.rows, tile_w * tiles.cols
         pixels = height * width
         chunk = min(pixels, render_chunk(cost.activation_bytes))
         peak = 8 * pixels + 24 * channels * pixels + chunk * cost.activation_bytes + 24 * cost.parameters + cost.fixed_bytes
@@ -279,20 +294,28 @@ class INRCodec(Codec):
         start = time.perf_counter()
         torch.manual_seed(settings.seed)
         model = self.build_model(settings.arch, image.channels, settings.backend).to(device)
-        coords = pixel_grid(image.height, image.width).to(device)
-        targets = torch.from_numpy(image.pixels.reshape(-1, image.channels).astype(np.float32) / 255.0).to(device)
-        fit(model, coords, targets, settings.fit, seed=settings.seed, progress=progress)
+        values = torch.from_numpy(image.pixels.astype(np.float32) / 255.0)
+        tiles = self.tile_grid(settings.arch)
+        if tiles is None:
+            coords, targets = pixel_grid(image.height, image.width), values.reshape(-1, image.channels)
+        else:
+            coords, targets = tiles.coords(image.height, image.width), tiles.split(values)
+        coords, targets = coords.to(device), targets.to(device)
+        fit_config = settings.fit
+        if tiles is not None:  # a batch takes the same pixel positions in every tile
+            fit_config = replace(fit_config, batch_size=max(1, fit_config.batch_size // tiles.count))
+        fit(model, coords, targets, fit_config, seed=settings.seed, progress=progress)
         masks = None
         if settings.prune:
             masks = qaoa_prune_(self.prunable_parameters(model), settings.prune)  # deterministic: no entanglement draws
         bits = allocate_bits(
             {name: p.detach() for name, p in model.named_parameters()},
             settings.bits,
-            sample_distortion(model, coords, targets, seed=settings.seed),
+            sample_distortion(model, coords, targets, samples=max(1, 16384 // (tiles.count if tiles else 1)), seed=settings.seed),
             floor=ROUNDING_MSE,
         )
         if settings.qat_steps:
-            qat = replace(settings.fit, steps=settings.qat_steps, lr=settings.fit.lr * settings.qat_lr_ratio)
+            qat = replace(fit_config, steps=settings.qat_steps, lr=settings.fit.lr * settings.qat_lr_ratio)
             fit(model, coords, targets, qat, seed=settings.seed + 1, progress=progress, bits=bits, masks=masks)
         fit_seconds = time.perf_counter() - start
         named = {name: p.detach().to("cpu") for name, p in model.named_parameters()}
@@ -333,7 +356,8 @@ class INRCodec(Codec):
     def decode(self, container: Container) -> np.ndarray:
         arch = self._arch(container)
         chunk = render_chunk(self.network_cost(arch, container.channels).activation_bytes)
-        return render(self._load(arch, container), container.height, container.width, container.channels, chunk)
+        model = self._load(arch, container)
+        return render(model, container.height, container.width, container.channels, chunk, self.tile_grid(arch))
 
     def describe(self, container: Container) -> dict[str, Any]:
         arch = self._arch(container)

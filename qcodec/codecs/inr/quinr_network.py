@@ -124,6 +124,68 @@ class QuINR(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
 
+
+class TiledQuINR(nn.Module):
+    """quINR that scales with the rate: one circuit per tile, read out in full by a linear head.
+
+    ::
+
+        local (x, y) of each tile (B, P, 2) --Linear(2, M) per tile--> sin(omega_0 .) --> h (B, P, M)
+            --> the paper's QNN on N_q qubits, the tile's own angles theta_p (L re-uploading layers)
+            --> all 2**N_q basis-state probabilities (B, P, 2**N_q)
+            --> linear head (shared by every tile, or one per tile) --> pixels (B, P, N_out)
+
+    What changed from :class:`QuINR` (the paper's model), each measured in ``docs/quinr.md``:
+    every probability feeds a learned linear map instead of one basis state per channel
+    passing a QReLU; the image is cut into tiles (:class:`~qcodec.codecs.inr.coords.TileGrid`),
+    each with its own embedding and angles, so capacity grows with the tile count; small circuits
+    (4 qubits by default) keep each evaluation cheap. All tiles' circuits run in one batched
+    simulator call with per-tile parameters (``params (P, n_params)``).
+
+    Parameters, in coding order: ``theta (P, n_params)``, ``embed_weight (P, M, 2)``,
+    ``embed_bias (P, M)``, ``head_weight (P_h, N_out, 2**N_q)``, ``head_bias (P_h, N_out)`` with
+    ``P_h`` 1 (shared head) or ``P``.
+
+    >>> TiledQuINR(tiles=4, n_qubits=4, n_layers=4, embed_size=8).num_parameters()
+    499
+    """
+
+    def __init__(
+        self,
+        tiles: int,
+        n_qubits: int,
+        n_layers: int,
+        embed_size: int,
+        out_features: int = 3,
+        shared_head: bool = True,
+        omega_0: float = 30.0,
+    ) -> None:
+        super().__init__()
+        self.omega_0 = omega_0
+        circuit = quinr_circuit(n_qubits, n_layers, embed_size)
+        dim = 2**n_qubits
+        self.theta = nn.Parameter(torch.rand(tiles, circuit.n_params) * 2 * math.pi)
+        self.embed_weight = nn.Parameter(torch.empty(tiles, embed_size, 2).uniform_(-0.5, 0.5))  # SIREN's first layer
+        self.embed_bias = nn.Parameter(torch.empty(tiles, embed_size).uniform_(-0.5, 0.5))
+        heads = 1 if shared_head else tiles
+        self.head_weight = nn.Parameter(torch.randn(heads, out_features, dim) * 0.1 / math.sqrt(dim))
+        self.head_bias = nn.Parameter(torch.full((heads, out_features), 0.5))
+        self.qnn = TorchSimulator(circuit, Probs())
+
+    def quantum_parameters(self) -> list[nn.Parameter]:
+        """The circuits' rotation angles (trained with their own learning rate)."""
+        return [self.theta]
+
+    def forward(self, coords: torch.Tensor) -> torch.Tensor:
+        pre = torch.einsum("pmi,bpi->bpm", self.embed_weight, coords) + self.embed_bias
+        probs = self.qnn(self.theta, torch.sin(self.omega_0 * pre))
+        head = self.head_weight.expand(coords.shape[1], -1, -1)
+        return torch.einsum("pcd,bpd->bpc", head, probs) + self.head_bias
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
 STATE_COPIES = 16
 """Complex64 state vectors per sample the simulator may hold at its peak besides four per
 embedding fold, for memory estimates (measured up to about 3.4 per fold,
@@ -157,3 +219,16 @@ def quinr_cost(
     folds = n_layers * -(-embed_size // n_qubits)
     fused = n_layers * FUSED_MATRIX_COPIES * 8.0 * dim * dim if n_qubits <= MAX_FUSE_QUBITS else 0.0
     return float(macs), parameters, 12.0 * embed_size + 8.0 * (STATE_COPIES + 4 * folds) * dim, fused
+
+
+def tiled_quinr_cost(
+    tiles: int, n_qubits: int, n_layers: int, embed_size: int, out_features: int, shared_head: bool
+) -> tuple[float, int, float, float]:
+    """:func:`quinr_cost` of a :class:`TiledQuINR`: the same circuit per pixel, then the linear head
+    (``2**N_q * N_out`` MACs) instead of the paper's readout; parameters of every tile."""
+    macs, _, activations, fixed = quinr_cost(n_qubits, n_layers, embed_size, out_features, False)
+    dim = 2**n_qubits
+    angles = n_layers * (4 * n_qubits + n_qubits * (n_qubits - 1) // 2)
+    heads = 1 if shared_head else tiles
+    parameters = tiles * (angles + 3 * embed_size) + heads * (dim + 1) * out_features
+    return macs + dim * out_features, parameters, activations + 4.0 * dim, tiles * fixed

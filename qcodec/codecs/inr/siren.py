@@ -70,3 +70,35 @@ def siren_num_parameters(layers: int, width: int, out_features: int = 3, in_feat
 def siren_macs_per_pixel(layers: int, width: int, out_features: int = 3, in_features: int = 2) -> int:
     """Multiply-accumulates of :class:`Siren` per evaluated coordinate (the sines not counted)."""
     return in_features * width + (layers - 1) * width * width + width * out_features
+
+
+class TiledSiren(nn.Module):
+    """One :class:`Siren` per tile, all evaluated in one batched call.
+
+    Maps local coordinates ``(B, P, 2)`` (``P`` tiles, see :class:`~qcodec.codecs.inr.coords.TileGrid`)
+    to values ``(B, P, out_features)``. Layer ``k`` holds ``weight_k (P, out, in)`` and
+    ``bias_k (P, out)``, each tile initialised as a SIREN; ``Siren``'s layers, stacked.
+    """
+
+    def __init__(self, tiles: int, layers: int, width: int, out_features: int = 3, in_features: int = 2, omega_0: float = 30.0):
+        super().__init__()
+        if tiles < 1 or layers < 1 or width < 1:
+            raise ValueError("a tiled SIREN needs at least one tile, layer and unit")
+        self.omega_0 = omega_0
+        sizes = [in_features] + [width] * layers + [out_features]
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for k, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            bound = 1.0 / fan_in if k == 0 else math.sqrt(6.0 / fan_in) / omega_0
+            self.weights.append(nn.Parameter(torch.empty(tiles, fan_out, fan_in).uniform_(-bound, bound)))
+            bias = torch.full((tiles, fan_out), 0.5) if k == layers else torch.empty(tiles, fan_out).uniform_(-bound, bound)
+            self.biases.append(nn.Parameter(bias))
+
+    def forward(self, coords: torch.Tensor) -> torch.Tensor:
+        h = coords.transpose(0, 1)  # (P, B, in): one batched matrix product per layer
+        last = len(self.weights) - 1
+        for k, (weight, bias) in enumerate(zip(self.weights, self.biases)):
+            h = torch.baddbmm(bias[:, None, :], h, weight.transpose(1, 2))
+            if k < last:
+                h = torch.sin(self.omega_0 * h)
+        return h.transpose(0, 1)

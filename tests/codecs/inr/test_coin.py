@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from conftest import FAST, SAMPLES, gradient_image
 from qcodec import api
 from qcodec.codecs import get_codec
-from qcodec.codecs.inr.siren import Siren, siren_num_parameters
+from qcodec.codecs.inr.coords import TileGrid, pixel_grid
+from qcodec.codecs.inr.siren import Siren, TiledSiren, siren_num_parameters
 from qcodec.coding.bitstream import unpack
 from qcodec.data.image_io import decode_image_bytes
 from qcodec.errors import InvalidInputError, UnknownModelError
@@ -105,3 +107,43 @@ def test_prune_zeroes_hidden_weights_and_shrinks_the_stream():
     assert len(pruned.data) < len(plain.data)
     with pytest.raises(InvalidInputError, match="--prune"):
         api.encode(image, "coin", {**options, "prune": 1.0})
+
+
+def test_tile_grid_splits_and_merges_an_image_and_scales_local_coordinates():
+    grid = TileGrid(2, 3)
+    values = torch.arange(10 * 12 * 2, dtype=torch.float32).reshape(10, 12, 2)
+    tiles = grid.split(values)
+    assert tiles.shape == (5 * 4, 6, 2) and torch.equal(grid.merge(tiles, 10, 12), values)
+    odd = torch.rand(9, 11, 3)  # not a whole number of tiles: extended by edge replication, cropped back
+    assert torch.equal(grid.merge(grid.split(odd), 9, 11), odd)
+    coords = grid.coords(10, 12)
+    assert torch.allclose(coords[:, 0].amax(0), torch.tensor([4 / 12, 5 / 10]))  # a tile's span in image units
+    assert torch.equal(TileGrid(1, 1).coords(5, 7)[:, 0], pixel_grid(5, 7))
+    assert TileGrid.parse("3X4") == TileGrid(3, 4) and TileGrid.of_side(512, 768, 96) == TileGrid(5, 8)
+
+
+def test_tiled_siren_is_one_siren_per_tile():
+    torch.manual_seed(0)
+    tiled = TiledSiren(tiles=4, layers=3, width=8)
+    coords = torch.rand(10, 4, 2) * 2 - 1
+    single = Siren(3, 8)
+    with torch.no_grad():
+        for k, (weight, bias) in enumerate(zip(tiled.weights, tiled.biases)):
+            layer = single.body[k].linear if k < 3 else single.head
+            layer.weight.copy_(weight[2])
+            layer.bias.copy_(bias[2])
+    assert torch.allclose(tiled(coords)[:, 2], single(coords[:, 2]), atol=1e-6)
+    assert sum(p.numel() for p in tiled.parameters()) == 4 * siren_num_parameters(3, 8)
+
+
+def test_tiled_coin_round_trip_and_bpp_sizes_each_tile():
+    image = gradient_image(24, 36, 3)
+    result = api.encode(image, "coin", {"tiles": "2x3", "preset": "tiny", "steps": 30, "qat_steps": 3})
+    assert api.inspect(result.data)["architecture"] == {"layers": 5, "width": 20, "rows": 2, "cols": 3}
+    assert np.array_equal(api.decode(result.data), result.reconstruction)
+    larger = gradient_image(96, 128, 3)
+    small = get_codec("coin").settings({"tiles": "2x3", "bpp": 1.0}, larger).arch
+    large = get_codec("coin").settings({"tiles": "2x3", "bpp": 4.0}, larger).arch
+    assert small["rows"] == 2 and small["width"] * small["layers"] < large["width"] * large["layers"]
+    with pytest.raises(InvalidInputError, match="without tiles"):
+        api.encode(image, "coin", {"tiles": "2x2", "prune": 0.5, "steps": 2})
