@@ -18,15 +18,20 @@ def bench_codec_names() -> list[str]:
 
 
 def get_bench_codec(name: str) -> BenchCodec:
-    """The benchmark codec called ``name``.
+    """The benchmark codec called ``name``: a classical codec, a qcodec model, or a tiled model
+    ``MODEL:ROWSxCOLS`` (``coin:4x6``: COIN with one network per tile of a 4x6 grid).
 
     Raises:
-        InvalidInputError: no such codec (the message lists the valid names).
+        InvalidInputError: no such codec (the message lists the valid names), or a model that takes no tiles.
     """
     if name in CLASSICAL:
         return CLASSICAL[name]()
-    if name in codec_names():
-        return QcodecModel(name)
+    model, _, tiles = name.partition(":")
+    if model in codec_names():
+        codec = QcodecModel(model, {"tiles": tiles} if tiles else None)
+        if tiles and "tiles" not in codec.codec.options:
+            raise InvalidInputError(f"model {model} has no tiles ({name!r})")
+        return codec
     raise InvalidInputError(f"unknown codec {name!r} (choose from: {', '.join(bench_codec_names())}, or all)")
 
 

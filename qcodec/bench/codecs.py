@@ -61,7 +61,7 @@ class SweepConfig:
     Attributes:
         targets: target rates in bpp (``--bpp``); ``None`` runs each codec's own sweep.
         presets: INR size presets to run (``--presets``); ``None`` runs all of a model's presets.
-        steps: INR fitting steps (``--steps``).
+        steps: INR and grid fitting steps (``--steps``); 0 leaves each model's own default.
         qat_steps: INR quantization-aware fine-tuning steps; ``None`` uses ``steps // 10``.
         qualities: quality levels to run for models that have them (``--qualities``); ``None`` runs all.
         device: where qcodec models fit (``--device``); ``None`` leaves it to the model (and out of the cache key).

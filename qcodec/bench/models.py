@@ -4,7 +4,7 @@ Rate points are a model's size presets (``--presets``; all of them by default), 
 quality levels (``--qualities``, all by default: ``ae``'s bundled models, ``grid``'s lambdas), or ``--bpp`` targets for models that take a
 ``bpp`` option. INR models are fitted for
 ``--steps`` optimizer steps plus ``--qat-steps`` (default ``steps // 10``) of
-quantization-aware fine-tuning; options a model does not take are not passed.
+quantization-aware fine-tuning (``--steps 0``: each model's own defaults); options a model does not take are not passed.
 
 The encode time is that of :func:`qcodec.api.encode` (fitting, quantization, entropy
 coding and the encoder's own check decode); the decode time is that of
@@ -29,12 +29,15 @@ from qcodec.errors import InvalidInputError
 
 
 class QcodecModel(BenchCodec):
-    """The registered qcodec codec ``name`` (see :func:`qcodec.codecs.codec_names`)."""
+    """The registered qcodec codec ``name`` (see :func:`qcodec.codecs.codec_names`), with options
+    ``fixed`` added to every rate point (``{"tiles": "4x6"}``: the bench name becomes ``coin:4x6``)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, fixed: Mapping[str, Any] | None = None) -> None:
         self.codec = get_codec(name)
-        self.name = name
-        self.description = self.codec.description
+        self.model = name
+        self.fixed = dict(fixed or {})
+        self.name = name + "".join(f":{value}" for value in self.fixed.values())
+        self.description = self.codec.description + "".join(f", {key} {value}" for key, value in self.fixed.items())
 
     def version(self) -> str:
         fingerprint = self.codec.fingerprint()
@@ -46,7 +49,12 @@ class QcodecModel(BenchCodec):
         return list(getattr(self.codec, "presets", {}) or {})
 
     def _training_options(self, config: SweepConfig) -> dict[str, Any]:
-        wanted = {"steps": config.steps, "qat_steps": config.steps // 10 if config.qat_steps is None else config.qat_steps}
+        wanted: dict[str, Any] = {}
+        if config.steps:  # 0: the model's own defaults
+            wanted = {"steps": config.steps, "qat_steps": config.steps // 10 if config.qat_steps is None else config.qat_steps}
+        elif config.qat_steps is not None:
+            wanted = {"qat_steps": config.qat_steps}
+        wanted.update(self.fixed)
         if config.device is not None:
             wanted["device"] = config.device
         return {k: v for k, v in wanted.items() if k in self.codec.options}
@@ -83,7 +91,7 @@ class QcodecModel(BenchCodec):
 
     def run(self, image: Image, options: Mapping[str, Any]) -> Coded:
         start = time.perf_counter()
-        result = api.encode(image, self.name, dict(options))
+        result = api.encode(image, self.model, dict(options))
         middle = time.perf_counter()
         reconstruction = api.decode(result.data)
         end = time.perf_counter()

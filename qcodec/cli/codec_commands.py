@@ -49,12 +49,14 @@ def encode(
     width: Annotated[Optional[int], typer.Option(help="Units per layer (overrides the preset).", rich_help_panel=RATE)] = None,
     bits: Annotated[Optional[int], typer.Option(help="Base weight bit depth, 2-16 (sensitive tensors get more).", rich_help_panel=RATE)] = None,
     prune: Annotated[Optional[float], typer.Option(help="Zero this fraction of prunable weights (QIANets pruning; experimental).", rich_help_panel=RATE)] = None,
+    tiles: Annotated[Optional[str], typer.Option(help="coin, quinr: ROWSxCOLS tile grid, one network per tile (e.g. 4x6).", rich_help_panel=RATE)] = None,
     steps: Annotated[Optional[int], typer.Option(help="Fitting steps.", rich_help_panel=TRAINING)] = None,
     lr: Annotated[Optional[float], typer.Option(help="Peak learning rate.", rich_help_panel=TRAINING)] = None,
     qat_steps: Annotated[Optional[int], typer.Option(help="Quantization-aware fine-tuning steps (0 turns it off).", rich_help_panel=TRAINING)] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Pixels per step.", rich_help_panel=TRAINING)] = None,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same input -> same bytes.", rich_help_panel=TRAINING)] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda (fitting only; decoding runs on CPU).", rich_help_panel=TRAINING)] = "auto",
+    variant: Annotated[Optional[str], typer.Option(help="tiled (default: one 4-qubit circuit per tile, read out by a linear head) or paper (the AAAI 2025 model).", rich_help_panel=QUANTUM)] = None,
     qubits: Annotated[Optional[int], typer.Option(help="Qubits N_q of the circuit.", rich_help_panel=QUANTUM)] = None,
     embed: Annotated[Optional[int], typer.Option(help="Sine embedding size M (folded into the qubits).", rich_help_panel=QUANTUM)] = None,
     backend: Annotated[Optional[str], typer.Option(help="torch (fast simulator) or a PennyLane device, e.g. default.qubit.", rich_help_panel=QUANTUM)] = None,
@@ -83,7 +85,9 @@ def encode(
 
       qcodec encode photo.png photo.qic --bpp 0.2         # pick the size for ~0.2 bpp
 
-      qcodec encode photo.png photo.qic --model quinr --qubits 6 --layers 4 --embed 24
+      qcodec encode photo.png photo.qic --model quinr --bpp 0.1      # quINR, one circuit per tile
+
+      qcodec encode photo.png photo.qic --model quinr --variant paper --qubits 6 --layers 4 --embed 24
 
       qcodec encode photo.png photo.qic --model ae --quality 2   # learned autoencoder, no fitting
 
@@ -96,7 +100,7 @@ def encode(
         "lr": lr, "qat_steps": qat_steps, "batch_size": batch_size, "seed": seed, "device": device,
         "qubits": qubits, "embed": embed, "backend": backend, "shuffle": shuffle, "activation": activation,
         "readout": readout, "prune": prune, "quality": quality, "weights": weights,
-        "lmbda": lmbda, "quantum_synthesis": quantum_synthesis,
+        "lmbda": lmbda, "quantum_synthesis": quantum_synthesis, "tiles": tiles, "variant": variant,
     }
     given = {k: v for k, v in options.items() if v is not None}
     with user_errors():

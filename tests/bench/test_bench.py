@@ -410,3 +410,15 @@ def test_qualities_choose_the_levels_of_models_that_have_them():
         grid.rate_points(SweepConfig(qualities=(9,)))
     with pytest.raises(InvalidInputError, match="integers"):
         parse_levels("2,best")
+
+
+def test_tiled_model_names_and_model_default_steps():
+    tiled = get_bench_codec("coin:2x3")
+    assert tiled.name == "coin:2x3"
+    (point,) = tiled.rate_points(SweepConfig(targets=(0.5,), steps=0))
+    assert dict(point.options) == {"bpp": 0.5, "tiles": "2x3"}  # steps left to the model
+    (quick,) = get_bench_codec("quinr").rate_points(SweepConfig(targets=(0.5,), steps=40))
+    assert dict(quick.options) == {"bpp": 0.5, "steps": 40, "qat_steps": 4}
+    for bad in ("ae:2x2", "jpeg:2x2", "nope:1x1"):
+        with pytest.raises(InvalidInputError):
+            get_bench_codec(bad)
