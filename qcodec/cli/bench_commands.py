@@ -30,12 +30,14 @@ from qcodec.bench import (
     read_references,
     run_plan,
 )
-from qcodec.bench.report import Analysis, analyse, summary, write_outputs
 from qcodec.bench.gallery import write_sheet
+from qcodec.bench.per_image import Gap, bd_rate_gaps, psnr_gaps, read_per_image_reference
 from qcodec.bench.ray_executor import RayExecutor
-from qcodec.bench.sheet import parse_crop
+from qcodec.bench.report import Analysis, analyse, summary, write_outputs
 from qcodec.bench.runner import Executor, LocalExecutor, ResultCallback
+from qcodec.bench.sheet import parse_crop
 from qcodec.cli.console import err_console, fail, interactive, out_console, user_errors, warn
+from qcodec.data.files import write_bytes_atomic
 from qcodec.errors import InvalidInputError
 from qcodec.metrics import BD_METHODS, ms_ssim_db
 
@@ -60,6 +62,7 @@ def bench(
     qat_steps: Annotated[Optional[int], typer.Option(help="INR quantization-aware fine-tuning steps (default: steps / 10).", rich_help_panel=RATE)] = None,
     out: Annotated[Optional[Path], typer.Option(help="Folder for <codec>.json, bd.json and rd.png (default: runs/bench/DATASET).", rich_help_panel=OUTPUT)] = None,
     reference: Annotated[Optional[Path], typer.Option(help="Folder of published curves (CompressAI JSON) to plot and compare.", rich_help_panel=OUTPUT)] = None,
+    per_image_reference: Annotated[Optional[Path], typer.Option(help="Published per-image results (TSV: image, bpp, psnr_db): the gap to them image by image at our own rate, and per-image BD-rates.", rich_help_panel=OUTPUT)] = None,
     anchor: Annotated[Optional[str], typer.Option(help="BD-rate anchor: a codec or a published curve name (default: jpeg2000).", rich_help_panel=OUTPUT)] = None,
     bd_method: Annotated[str, typer.Option(help="BD fit: cubic (VCEG-M33) or pchip (piecewise cubic).", rich_help_panel=OUTPUT)] = "cubic",
     at: Annotated[Optional[str], typer.Option(help="Also tabulate every curve read off at these rates, e.g. 0.25,0.5 (log-rate interpolation).", rich_help_panel=OUTPUT)] = None,
@@ -101,6 +104,7 @@ def bench(
         read_at = parse_rates(at, "--at") or ()
         names = parse_codecs(codecs)
         references = read_references(reference) if reference else []
+        per_image = read_per_image_reference(per_image_reference) if per_image_reference else None
         _check_anchor(anchor, names, references)
         selected = load_images(dataset, data_dir, images)
         plan = plan_bench(names, selected, config)
@@ -123,6 +127,12 @@ def bench(
         bd = report["bd"] if analysis.anchor else None
         folder = out or Path("runs") / "bench" / label
         written, notes = write_outputs(folder, curves, references, bd, title)
+        gaps = [] if per_image is None else psnr_gaps(rows, per_image) + bd_rate_gaps(rows, per_image)
+        if per_image is not None:
+            report["per_image_reference"] = {"name": per_image.name, "gaps": [g.to_json() for g in gaps]}
+            path = folder / f"per-image-{per_image.name}.json"
+            write_bytes_atomic(path, json.dumps(report["per_image_reference"], indent=1).encode())
+            written.append(path)
         if gallery:
             target = config.targets[0] if config.targets else GALLERY_BPP
             for image in selected:
@@ -139,6 +149,8 @@ def bench(
             out_console.print(_at_table(analysis))
         if analysis.anchor and analysis.bd_rows:
             out_console.print(_bd_table(analysis.bd_rows, analysis.anchor.label, bd_method))
+        if per_image is not None:
+            out_console.print(_gap_table(gaps, per_image.name))
     err_console.print(f"wrote {', '.join(str(p) for p in written)}", highlight=False, soft_wrap=True)
 
 
@@ -227,6 +239,17 @@ def _at_table(analysis: Analysis) -> Table:
             value, structural = values[curve.label]
             cells += [_number(value, 2), _number(None if structural is None else ms_ssim_db(structural), 2)]
         table.add_row(curve.label, *cells)
+    return table
+
+
+def _gap_table(gaps: Sequence[Gap], name: str) -> Table:
+    table = Table(title=f"Against {name}, image by image at our own rate (dB; BD-rate in %, pchip per image)")
+    for header in ("codec", "setting", "mean", "images", "outside the reference curve"):
+        table.add_column(header, justify="right" if header == "mean" else "left")
+    for gap in gaps:
+        unit = " %" if gap.setting == "BD" else " dB"
+        mean = "-" if gap.mean is None else f"{gap.mean:+.2f}{unit}"
+        table.add_row(gap.codec, gap.setting, mean, str(len(gap.images)), ", ".join(gap.outside) or "")
     return table
 
 

@@ -61,7 +61,7 @@ MAX_TILES = 4096
 
 
 def _param_groups(model: nn.Module, lr: float) -> list[dict]:
-    """lr :attr:`QuinrCodec.quantum_lr` for the quantum angles, ``lr`` for the classical layers."""
+    """The paper's setting: lr :attr:`QuinrCodec.quantum_lr` (0.1) for the quantum angles, ``lr`` for the classical layers."""
     quantum = list(model.quantum_parameters())
     ids = {id(p) for p in quantum}
     classical = [p for p in model.parameters() if id(p) not in ids]
@@ -92,9 +92,8 @@ class QuinrCodec(INRCodec):
     default_fit = FitConfig(steps=1500, lr=1e-2, batch_size=32768, optimizer="adam", param_groups=_param_groups)
     default_bits = 8
     default_qat_steps = 150
-    quantum_lr = 5e-2
+    quantum_lr = 1e-1
     paper_fit = FitConfig(steps=300, lr=1e-2, batch_size=4096, optimizer="adamw", param_groups=_param_groups)
-    paper_quantum_lr = 1e-1
 
     # -- settings ------------------------------------------------------------------------
 
@@ -130,11 +129,7 @@ class QuinrCodec(INRCodec):
             if flags["readout"] not in READOUTS:
                 raise InvalidInputError(f"--readout must be one of {', '.join(READOUTS)}")
             arch["fixed_readout"] = int(flags["readout"] == "fixed")
-        fit = replace(
-            self.paper_fit,
-            **{k: options[k] for k in ("steps", "lr", "batch_size") if options.get(k) is not None},
-            param_groups=_paper_param_groups,
-        )
+        fit = replace(self.paper_fit, **{k: options[k] for k in ("steps", "lr", "batch_size") if options.get(k) is not None})
         qat_steps = 30 if options.get("qat_steps") is None else options["qat_steps"]
         return replace(settings, arch=arch, fit=fit, qat_steps=qat_steps)
 
@@ -221,10 +216,4 @@ class QuinrCodec(INRCodec):
             raise BitstreamError(f"invalid quINR architecture in stream ({arch})")
         return arch
 
-
-def _paper_param_groups(model: nn.Module, lr: float) -> list[dict]:
-    """The paper's AdamW setting: lr 1e-1 for the quantum angles, ``lr`` for the classical layers."""
-    groups = _param_groups(model, lr)
-    groups[0]["lr"] = QuinrCodec.paper_quantum_lr
-    return groups
 
