@@ -32,7 +32,7 @@ from qcodec.coding.bitstream import HEADER_SIZE, ByteWriter, unpack
 from qcodec.errors import QcodecError
 
 EXPECTED = ROOT / "tests" / "expected"
-CODECS = ("coin", "quinr", "ae", "grid")
+CODECS = ("coin", "quinr", "quinr-tiled", "ae", "grid")
 LIMITS = DecodeLimits(max_gmac=2.0, max_mib=1024.0)
 """Tight limits keep every admitted case short; the mutations, not the budget, are under test."""
 CASE_SECONDS = 5.0
