@@ -9,8 +9,8 @@ each is warmed up, then timed repeatedly (interleaved round by round) and the me
 is reported. PennyLane uses ``default.qubit`` with ``diff_method="backprop"``, the
 torch interface and parameter broadcasting over the batch.
 
-With ``--tiles P`` it measures the tiled quINR's circuit instead (``--variant tiled``, the
-default: 4 qubits, 4 layers, embedding 8), one parameter vector per tile: ours runs every
+With ``--tiles P`` it measures the circuit of the tiled quINR (``qcodec encode --model quinr``,
+4 qubits, 4 layers, embedding 8 by default), one parameter vector per tile: ours runs every
 tile in one call with ``params (P, n_params)``; PennyLane gets one broadcast call in which
 every sample carries its tile's parameters (``(n_params, batch)`` angles).
 
@@ -77,6 +77,8 @@ def main() -> None:
 
     if args.tiles:
         tiles = args.tiles
+        if args.batch % tiles:
+            parser.error("--batch must be a multiple of --tiles")
         params = torch.rand(tiles, circuit.n_params, generator=gen) * 6.28
         per_tile = inputs.reshape(-1, tiles, args.embed)  # (batch / P, P, M): sample i in tile i % P
         qnode = make_qnode(circuit, Probs(), "default.qubit", diff_method="backprop")

@@ -2,7 +2,6 @@
 
 >>> import numpy as np
 >>> from qcodec.data.image_io import Image
-from qcodec.errors import BitstreamError
 >>> image = Image(np.full((4, 4, 1), 128, dtype=np.uint8))
 >>> result = encode(image, "coin", {"preset": "tiny", "steps": 20})
 >>> bool((decode(result.data) == result.reconstruction).all())

@@ -26,6 +26,7 @@ from qcodec.codecs import codec_for_id
 from qcodec.codecs.budget import DecodeLimits, check_decode_cost
 from qcodec.coding.bitstream import MAGIC, unpack
 from qcodec.data.image_io import Image as QcodecImage
+from qcodec.data.image_io import to_supported
 from qcodec.errors import DecodeLimitError, QcodecError
 
 FORMAT = "QIC"
@@ -55,19 +56,19 @@ class QicImageFile(ImageFile.ImageFile):
         self._mode = "L" if container.channels == 1 else "RGB"
         self._size = (container.width, container.height)
         self.info["qcodec_model"] = codec.name
-        self.tile = [("qic", (0, 0, *self.size), 0, None)]
-        self.fp.seek(0)
+        # the decoder gets the stream checked here, not the file again (which may have changed)
+        self.tile = [("qic", (0, 0, *self.size), 0, container)]
 
 
 class QicDecoder(ImageFile.PyDecoder):
-    """Decodes a whole stream at once (the format has no partial decoding)."""
+    """Decodes the whole stream :class:`QicImageFile` checked on open (the format has no partial decoding)."""
 
     _pulls_fd = True
 
-    def decode(self, buffer: bytes | Any) -> tuple[int, int]:
-        assert self.fd is not None
+    def decode(self, buffer: Any) -> tuple[int, int]:
+        (container,) = self.args
         try:
-            pixels = api.decode(self.fd.read(), DecodeLimits(float("inf"), float("inf")))  # checked on open
+            pixels = codec_for_id(container.codec_id).decode(container)
         except QcodecError as exc:
             raise OSError(str(exc)) from None
         self.set_as_raw(np.ascontiguousarray(pixels).tobytes())
@@ -77,10 +78,9 @@ class QicDecoder(ImageFile.PyDecoder):
 def _save(image: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     options = {k: v for k, v in image.encoderinfo.items() if k != "format"}
     model = options.pop("model", "coin")
-    rgb = image.convert("L" if image.mode in ("1", "L", "I;16", "I") else "RGB")
-    pixels = np.asarray(rgb, dtype=np.uint8)
     try:
-        result = api.encode(QcodecImage(pixels[:, :, None] if pixels.ndim == 2 else pixels), model, options)
+        pixels, notes = to_supported(image)  # the conversions `qcodec encode` applies to files
+        result = api.encode(QcodecImage(pixels[:, :, None] if pixels.ndim == 2 else pixels, notes), model, options)
     except QcodecError as exc:
         raise OSError(str(exc)) from None
     fp.write(result.data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from qcodec.bench.codecs import CLASSICAL, BenchCodec
 from qcodec.bench.models import QcodecModel
 from qcodec.codecs import codec_names
+from qcodec.codecs.inr.coords import TileGrid
 from qcodec.errors import InvalidInputError
 
 DEFAULT_CODECS = tuple(CLASSICAL)
@@ -29,8 +30,10 @@ def get_bench_codec(name: str) -> BenchCodec:
     model, _, tiles = name.partition(":")
     if model in codec_names():
         codec = QcodecModel(model, {"tiles": tiles} if tiles else None)
-        if tiles and "tiles" not in codec.codec.options:
-            raise InvalidInputError(f"model {model} has no tiles ({name!r})")
+        if tiles:
+            if "tiles" not in codec.codec.options:
+                raise InvalidInputError(f"model {model} has no tiles ({name!r})")
+            TileGrid.parse(tiles)
         return codec
     raise InvalidInputError(f"unknown codec {name!r} (choose from: {', '.join(bench_codec_names())}, or all)")
 

@@ -38,14 +38,18 @@ class SameSize:
 
 
 def classical_at_size(image: Image, max_bytes: int, codecs: Sequence[str] = ("jpeg", "webp")) -> list[SameSize]:
-    """Each of ``codecs`` (those this Pillow supports) at the highest quality whose file has at most ``max_bytes``."""
+    """Each of ``codecs`` at the highest quality whose file has at most ``max_bytes``; codecs this Pillow
+    lacks or cannot write at this image size (WebP above 16,383 pixels a side, JPEG above 65,500) are left out."""
     rows = []
     for name in codecs:
         codec = CLASSICAL[name]()
         if codec.unavailable():
             continue
-        quality = codec.largest_quality_within(image, max_bytes)
-        data = codec.encode(image.pixels, quality)
+        try:
+            quality = codec.largest_quality_within(image, max_bytes)
+            data = codec.encode(image.pixels, quality)
+        except (OSError, ValueError):  # Pillow's refusal of sizes the format cannot hold
+            continue
         quality_psnr = psnr(image.pixels, codec.decode(data, image.channels))
         rows.append(SameSize(name, quality, len(data), bits_per_pixel(len(data), image.num_pixels), quality_psnr, len(data) <= max_bytes))
     return rows

@@ -71,7 +71,6 @@ class RayExecutor:
         task_gpus: GPUs each task asks for (1 with ``--device cuda``).
         retries: how often a task whose worker was lost is submitted again.
         on_retry: called with one line per retry.
-        local_cpus: cores of a local instance (``None``: all of this machine's).
     """
 
     address: str | None = None
@@ -79,7 +78,6 @@ class RayExecutor:
     task_gpus: float = 0.0
     retries: int = 2
     on_retry: Callable[[str], None] | None = None
-    local_cpus: int | None = None
 
     def run(self, tasks: Sequence[Task], finish: Finish) -> list[str]:
         ray = import_ray()
@@ -88,15 +86,10 @@ class RayExecutor:
         started = not ray.is_initialized()
         if started:
             try:
-                ray.init(
-                    address=self.address,
-                    num_cpus=self.local_cpus if self.address is None else None,
-                    include_dashboard=False,
-                    log_to_driver=False,
-                    logging_level=logging.ERROR,
-                )
+                ray.init(address=self.address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
             except (ConnectionError, ValueError, RuntimeError) as exc:
-                raise InvalidInputError(f"cannot reach the Ray cluster at {self.address}: {exc}") from None
+                where = f"reach the Ray cluster at {self.address}" if self.address else "start a local Ray instance"
+                raise InvalidInputError(f"cannot {where}: {exc}") from None
         lost = tuple(getattr(ray.exceptions, name) for name in LOST_WORKER_ERRORS if hasattr(ray.exceptions, name))
         remote = ray.remote(_remote_job).options(num_cpus=self.task_cpus, num_gpus=self.task_gpus, max_retries=0)
         images: dict[str, Any] = {}

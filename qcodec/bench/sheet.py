@@ -144,8 +144,10 @@ def render_sheet(original: np.ndarray, entries: Sequence[SheetEntry], crop: Crop
             axis.set_frame_on(False)
     if title:
         figure.suptitle(title, fontsize=10)
-    figure.tight_layout()
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
-    plt.close(figure)
+    try:
+        figure.tight_layout()
+        figure.savefig(buffer, format="png", dpi=110)
+    finally:
+        plt.close(figure)
     return buffer.getvalue()

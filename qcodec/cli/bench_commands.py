@@ -157,6 +157,8 @@ def bench(
 def _executor(ray: bool, address: str | None, task_cpus: int, retries: int, device: str | None, jobs: int | None) -> Executor:
     """Ray with ``--ray`` / ``--ray-address``, else local worker processes."""
     if ray or address:
+        if jobs is not None:
+            raise InvalidInputError("--jobs sets local worker processes; with --ray, --task-cpus sets each task's cores")
         return RayExecutor(address, task_cpus, 1.0 if device == "cuda" else 0.0, retries, warn)
     return LocalExecutor(jobs or os.cpu_count() or 1)
 
@@ -291,6 +293,10 @@ def compare(
     with user_errors():
         if not (bpp > 0 and math.isfinite(bpp)):
             raise InvalidInputError(f"--bpp must be a positive rate, got {bpp}")
+        if steps < 1:
+            raise InvalidInputError(f"--steps must be at least 1, got {steps}")
+        if not Path(image).is_file():
+            raise InvalidInputError(f"qcodec compare takes one image file; no such file: {image}")
         chosen = parse_crop(crop) if crop else None
         selected = load_images(image)
         plan = plan_bench(parse_codecs(codecs), selected, SweepConfig((bpp,), steps=steps))

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from qcodec import api
+from qcodec.bench.context import SameSize, classical_at_size
 from qcodec.cli.console import (
     STDIO,
     fit_progress,
@@ -20,7 +21,6 @@ from qcodec.cli.console import (
     warn,
     write_output,
 )
-from qcodec.bench.context import SameSize, classical_at_size
 from qcodec.codecs.budget import DEFAULT_MAX_GMAC, DEFAULT_MAX_MIB, GMAC_ENV, MIB_ENV, DecodeLimits
 from qcodec.data.image_io import decode_image_bytes, encode_image_bytes, format_for_path
 from qcodec.metrics import bits_per_pixel, psnr
@@ -113,7 +113,7 @@ def encode(
             result = api.encode(image, model, given, progress, limits)
         seconds = time.perf_counter() - start
         write_output(output, result.data)
-    same_size = [] if quiet else classical_at_size(image, len(result.data))
+        same_size = [] if quiet else classical_at_size(image, len(result.data))
     report = {
         "model": model,
         "input": input,

@@ -81,7 +81,13 @@ def check_size(width: int, height: int) -> None:
         )
 
 
-def _to_supported(img: PIL.Image.Image) -> tuple[np.ndarray, list[str]]:
+def to_supported(img: PIL.Image.Image) -> tuple[np.ndarray, list[str]]:
+    """``img``'s pixels as 8-bit grayscale ``(H, W)`` or RGB ``(H, W, 3)``, and notes on the conversions
+    (palette expanded, alpha dropped, 16-bit scaled by 1/257, CMYK/YCbCr/LAB/HSV to RGB).
+
+    Raises:
+        InvalidInputError: a mode qcodec cannot code (e.g. float images).
+    """
     mode = img.mode
     notes: list[str] = []
     if mode in ("L", "RGB"):
@@ -135,7 +141,7 @@ def decode_image_bytes(data: bytes, name: str = "input") -> Image:
             if getattr(img, "n_frames", 1) > 1:
                 raise InvalidInputError(f"{name} has several frames; qcodec codes single images")
             img.load()
-            pixels, notes = _to_supported(img)
+            pixels, notes = to_supported(img)
     except UnidentifiedImageError:
         raise InvalidInputError(f"{name} is not an image Pillow can read") from None
     except (PIL.Image.DecompressionBombError, PIL.Image.DecompressionBombWarning) as exc:

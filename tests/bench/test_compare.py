@@ -115,3 +115,17 @@ def test_error_messages_keep_square_brackets(tmp_path):
     result = runner.invoke(app, ["encode", str(missing), str(tmp_path / "o.qic")])
     assert result.exit_code == 1 and "photo[1].png" in result.output
     assert decode_image_bytes((SAMPLES / "caps_odd.png").read_bytes()).pixels.shape == (29, 37, 3)
+
+
+def test_same_size_leaves_out_a_codec_that_cannot_hold_the_image():
+    wide = Image(np.full((1, 16400, 3), 128, np.uint8))  # wider than WebP allows
+    assert [row.codec for row in classical_at_size(wide, 5000)] == ["jpeg"]
+
+
+def test_compare_takes_one_file_and_bench_rejects_bad_tiled_names(tmp_path):
+    result = runner.invoke(app, ["compare", str(tmp_path), "--out", str(tmp_path / "s.png")])
+    assert result.exit_code == 1 and "one image file" in result.output
+    bench = runner.invoke(app, ["bench", str(SAMPLES), "--codecs", "coin:2y3", "--no-cache", "--out", str(tmp_path)])
+    assert bench.exit_code == 1 and "--tiles" in bench.output
+    both = runner.invoke(app, ["bench", str(SAMPLES), "--codecs", "jpeg", "--ray", "--jobs", "2", "--no-cache", "--out", str(tmp_path)])
+    assert both.exit_code == 1 and "--task-cpus" in both.output

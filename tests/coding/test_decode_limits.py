@@ -218,3 +218,19 @@ def test_pillow_bomb_warning_becomes_part_of_the_one_line_error(tmp_path):
         "exceeds limit of 67108864 pixels, could be decompression bomb DOS attack.)"
     ]
 
+
+
+def test_tiled_render_passes_are_counted_by_whole_rows_of_tiles():
+    # 38 x 38 one-pixel tiles of a big circuit: a render pass holds at least one pixel of every
+    # tile, far more than the circuit's chunk; the estimate must see that and refuse it
+    data = inr_bomb("quinr", {"variant": 1, "qubits": 12, "layers": 1, "embed": 1024, "rows": 38, "cols": 38}, 38, 38)
+    facts = api.inspect(data)
+    assert facts["decode_peak_mib"] > 8192
+    with pytest.raises(DecodeLimitError, match="MiB"):
+        api.decode(data)
+
+
+def test_bpp_never_asks_for_more_tiles_than_a_stream_may_hold():
+    image = gradient_image(2160, 3840, 3)
+    arch = get_codec("quinr").settings({"bpp": 2.0}, image).arch
+    assert arch["rows"] * arch["cols"] <= 4096

@@ -29,6 +29,7 @@ from torch.func import functional_call
 from qcodec.codecs.base import Codec, EncodeResult, ProgressCallback, check_number, resolve_device
 from qcodec.codecs.budget import DecodeCost
 from qcodec.codecs.inr.coords import TileGrid, pixel_grid
+from qcodec.codecs.inr.cost import NetworkCost
 from qcodec.codecs.inr.fit import FitConfig, fit
 from qcodec.coding.bitstream import ByteReader, ByteWriter, Container, unpack
 from qcodec.coding.quantize import MAX_BITS, MIN_BITS, allocate_bits
@@ -106,24 +107,6 @@ def render(
 
 
 @dataclass(frozen=True)
-class NetworkCost:
-    """What evaluating a coordinate network costs (:meth:`INRCodec.network_cost`).
-
-    Attributes:
-        macs_per_pixel: real multiply-accumulates per evaluated pixel.
-        parameters: trainable values (what the stream codes).
-        activation_bytes: memory a forward pass holds per pixel at its peak, which
-            :func:`render` multiplies by its chunk of pixels.
-        fixed_bytes: memory a forward pass holds whatever the number of pixels (e.g. fused circuits).
-    """
-
-    macs_per_pixel: float
-    parameters: int
-    activation_bytes: float
-    fixed_bytes: float = 0.0
-
-
-@dataclass(frozen=True)
 class INRSettings:
     """Resolved encode settings of an INR codec (see :data:`COMMON_OPTIONS`).
 
@@ -132,6 +115,9 @@ class INRSettings:
         fit: the float fitting phase.
         bits: base weight bit depth; sensitive tensors get more (:func:`qcodec.coding.quantize.allocate_bits`).
         qat_steps: steps of quantization-aware fine-tuning, at ``qat_lr_ratio * fit.lr``.
+        seed: seeds initialisation and batch order; device: where fitting runs (``auto``, ``cpu``,
+            ``cuda``); backend: how quantum layers run while fitting (``torch`` or a PennyLane
+            device); prune: fraction of prunable weights zeroed before QAT.
     """
 
     arch: Arch
@@ -270,8 +256,10 @@ class INRCodec(Codec):
             tile_h, tile_w = tiles.tile_size(height, width)
             height, width = tile_h * tiles.rows, tile_w * tiles.cols
         pixels = height * width
-        chunk = min(pixels, render_chunk(cost.activation_bytes))
-        peak = 8 * pixels + 24 * channels * pixels + chunk * cost.activation_bytes + 24 * cost.parameters + cost.fixed_bytes
+        chunk = render_chunk(cost.activation_bytes)
+        if tiles is not None:  # render() takes whole rows of tiles: at least one pixel of every tile
+            chunk = max(1, chunk // tiles.count) * tiles.count
+        peak = 8 * pixels + 24 * channels * pixels + min(pixels, chunk) * cost.activation_bytes + 24 * cost.parameters + cost.fixed_bytes
         return DecodeCost(cost.macs_per_pixel * pixels, peak)
 
     def decode_cost(self, container: Container) -> DecodeCost:
@@ -281,10 +269,10 @@ class INRCodec(Codec):
         return self.arch_cost(self.settings(options, image).arch, image.height, image.width, image.channels)
 
     def predicted_bytes(self, arch: Arch, channels: int, bits: int) -> float:
-        """Predicted stream size: measured bits per weight times parameters, plus headers."""
+        """Predicted stream size: measured bits per weight times parameters, plus headers (nothing is built)."""
         per_weight = self.bits_per_weight.get(bits, bits + 0.5)
-        tensors = list(self.build_model(arch, channels).parameters())
-        return 30 + 12 * len(tensors) + sum(t.numel() for t in tensors) * per_weight / 8
+        cost = self.network_cost(arch, channels)
+        return 30 + 12 * cost.tensors + cost.parameters * per_weight / 8
 
     # -- coding -------------------------------------------------------------------------
 

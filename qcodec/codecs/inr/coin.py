@@ -12,12 +12,13 @@ from typing import Any
 
 from torch import nn
 
-from qcodec.codecs.inr.codec import COMMON_OPTIONS, Arch, INRCodec, NetworkCost
-from qcodec.codecs.inr.fit import FitConfig
+from qcodec.codecs.inr.codec import COMMON_OPTIONS, Arch, INRCodec
 from qcodec.codecs.inr.coords import TileGrid
+from qcodec.codecs.inr.cost import NetworkCost
+from qcodec.codecs.inr.fit import FitConfig
 from qcodec.codecs.inr.siren import Siren, TiledSiren, siren_macs_per_pixel, siren_num_parameters
-from qcodec.data.image_io import Image
 from qcodec.coding.bitstream import ByteReader, ByteWriter
+from qcodec.data.image_io import Image
 from qcodec.errors import BitstreamError, InvalidInputError
 
 COIN_PRESETS: dict[str, Arch] = {
@@ -77,7 +78,7 @@ class CoinCodec(INRCodec):
         tiles = arch.get("rows", 1) * arch.get("cols", 1)
         parameters = tiles * siren_num_parameters(layers, width, channels)
         # three live activations of `width` float32 features (linear output, sine, next input)
-        return NetworkCost(siren_macs_per_pixel(layers, width, channels), parameters, 12.0 * width)
+        return NetworkCost(siren_macs_per_pixel(layers, width, channels), parameters, 2 * (layers + 1), 12.0 * width)
 
     def write_arch(self, writer: ByteWriter, arch: Arch) -> None:
         writer.u8(arch["layers"])

@@ -8,8 +8,7 @@ tile at once, which is what per-tile parameters need (``(B, P, ...)`` with ``P``
 Tiles are ``ceil(H / rows) x ceil(W / cols)`` pixels; the image is extended by edge
 replication to ``rows x cols`` whole tiles for fitting, and the extension is cropped off when
 rendering. Each tile's coordinates are its own pixel grid centred on the tile, in the units
-of the whole image (:func:`~qcodec.codecs.inr.codec.pixel_grid` spans ``[-1, 1]`` over the
-image), so a network sees the same spatial frequencies per pixel whatever the tile count.
+of the whole image (:func:`pixel_grid` spans ``[-1, 1]`` over the image), so a network sees the same spatial frequencies per pixel whatever the tile count.
 
 >>> TileGrid(2, 3).tile_size(10, 12)
 (5, 4)

@@ -69,9 +69,11 @@ def fit(
     """Overfit ``model`` so that ``model(coords) ~= targets``; returns the trained model.
 
     Args:
-        model: maps ``(B, D_in)`` to ``(B, C)``; already on the target device.
-        coords: ``(N, D_in)`` inputs, on the model's device.
-        targets: ``(N, C)`` values in ``[0, 1]``, on the model's device.
+        model: maps ``(B, D_in)`` to ``(B, C)`` (a tiled network: ``(B, P, D_in)`` to ``(B, P, C)``);
+            already on the target device.
+        coords: ``(N, D_in)`` inputs (tiled: ``(N, P, D_in)``, the same pixel positions of ``P``
+            tiles), on the model's device; batches are drawn along the first axis.
+        targets: ``(N, C)`` (tiled: ``(N, P, C)``) values in ``[0, 1]``, on the model's device.
         config: steps, learning rate, batch size, optimizer.
         seed: seeds the mini-batch order (seed the model's initialisation separately).
         progress: called after every step with a :class:`FitProgress`.

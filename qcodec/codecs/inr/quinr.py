@@ -12,8 +12,7 @@ Two variants (``--variant``):
 Model section: ``qubits`` (u8), ``layers`` (u8), ``embed`` (u16), ``flags`` (u8). Paper
 variant: bit 0 shuffle, bits 1-2 activation index in
 :data:`~qcodec.codecs.inr.quinr_network.ACTIVATIONS`, bit 3 fixed readout, bits 4-7 zero.
-Tiled variant: bit 4 set, bit 5 one head per tile (else shared), other bits zero; then
-``rows`` (u16) and ``cols`` (u16). The quantum angles, the embeddings and the readout go
+Tiled variant: bit 4 set, the other bits zero; then ``rows`` (u16) and ``cols`` (u16). The quantum angles, the embeddings and the readout go
 through the same quantizer and entropy coder as COIN's weights.
 """
 
@@ -25,8 +24,9 @@ from typing import Any
 
 from torch import nn
 
-from qcodec.codecs.inr.codec import COMMON_OPTIONS, Arch, INRCodec, INRSettings, NetworkCost
+from qcodec.codecs.inr.codec import COMMON_OPTIONS, Arch, INRCodec, INRSettings
 from qcodec.codecs.inr.coords import TileGrid
+from qcodec.codecs.inr.cost import NetworkCost
 from qcodec.codecs.inr.fit import FitConfig
 from qcodec.codecs.inr.quinr_network import ACTIVATIONS, READOUTS, QuINR, TiledQuINR, quinr_cost, tiled_quinr_cost
 from qcodec.coding.bitstream import ByteReader, ByteWriter
@@ -56,7 +56,7 @@ PAPER_PRESETS: dict[str, Arch] = {
 FRONTIER_EMBEDS = (12, 18, 24, 36, 48, 72, 96, 144, 192, 288, 384)
 """Paper variant: embedding sizes ``--bpp`` chooses among (6 qubits, 4 layers), as the paper draws its RD curve."""
 
-TILED_FLAG, HEAD_PER_TILE_FLAG = 1 << 4, 1 << 5
+TILED_FLAG = 1 << 4
 MAX_TILES = 4096
 
 
@@ -149,6 +149,7 @@ class QuinrCodec(INRCodec):
         if options.get("tiles") is not None:
             raise InvalidInputError("--bpp chooses the tile grid itself; drop --tiles")
         grids = {TileGrid.of_side(image.height, image.width, side) for side in SIDE_LADDER}
+        grids = {g for g in grids if g.count <= MAX_TILES}
         return [{**TILED, "variant": 1, "rows": g.rows, "cols": g.cols} for g in sorted(grids, key=lambda g: g.count)]
 
     # -- the network -----------------------------------------------------------------------
@@ -161,7 +162,7 @@ class QuinrCodec(INRCodec):
             if backend != "torch":
                 raise InvalidInputError("--backend applies to --variant paper; the tiled variant runs on qcodec's simulator")
             tiles = arch["rows"] * arch["cols"]
-            return TiledQuINR(tiles, arch["qubits"], arch["layers"], arch["embed"], channels, shared_head=not arch.get("head_per_tile", 0))
+            return TiledQuINR(tiles, arch["qubits"], arch["layers"], arch["embed"], channels)
         try:
             return QuINR(
                 arch["qubits"],
@@ -181,9 +182,8 @@ class QuinrCodec(INRCodec):
     def network_cost(self, arch: Arch, channels: int) -> NetworkCost:
         if arch.get("variant"):
             tiles = arch["rows"] * arch["cols"]
-            cost = tiled_quinr_cost(tiles, arch["qubits"], arch["layers"], arch["embed"], channels, not arch.get("head_per_tile", 0))
-            return NetworkCost(*cost)
-        return NetworkCost(*quinr_cost(arch["qubits"], arch["layers"], arch["embed"], channels, not arch.get("fixed_readout", 0)))
+            return tiled_quinr_cost(tiles, arch["qubits"], arch["layers"], arch["embed"], channels)
+        return quinr_cost(arch["qubits"], arch["layers"], arch["embed"], channels, not arch.get("fixed_readout", 0))
 
     # -- model section ---------------------------------------------------------------------
 
@@ -192,7 +192,7 @@ class QuinrCodec(INRCodec):
         writer.u8(arch["layers"])
         writer.u16(arch["embed"])
         if arch.get("variant"):
-            writer.u8(TILED_FLAG | (HEAD_PER_TILE_FLAG if arch.get("head_per_tile") else 0))
+            writer.u8(TILED_FLAG)
             writer.u16(arch["rows"])
             writer.u16(arch["cols"])
             return
@@ -204,10 +204,10 @@ class QuinrCodec(INRCodec):
         flags = reader.u8()
         valid = all(low <= arch[k] <= high for k, (low, high) in self.arch_limits.items())
         if flags & TILED_FLAG:
-            arch.update(variant=1, head_per_tile=int(bool(flags & HEAD_PER_TILE_FLAG)), rows=reader.u16(), cols=reader.u16())
+            arch.update(variant=1, rows=reader.u16(), cols=reader.u16())
             reader.expect_end()
             tiles = arch["rows"] * arch["cols"]
-            if not valid or flags & ~(TILED_FLAG | HEAD_PER_TILE_FLAG) or not 1 <= tiles <= MAX_TILES:
+            if not valid or flags != TILED_FLAG or not 1 <= tiles <= MAX_TILES:
                 raise BitstreamError(f"invalid quINR architecture in stream ({arch})")
             return arch
         reader.expect_end()

@@ -27,6 +27,7 @@ import math
 import torch
 from torch import nn
 
+from qcodec.codecs.inr.cost import NetworkCost
 from qcodec.quantum import Probs, TorchSimulator, quinr_circuit
 
 ACTIVATIONS = ("qrelu", "m-qrelu", "none")
@@ -133,7 +134,7 @@ class TiledQuINR(nn.Module):
         local (x, y) of each tile (B, P, 2) --Linear(2, M) per tile--> sin(omega_0 .) --> h (B, P, M)
             --> the paper's QNN on N_q qubits, the tile's own angles theta_p (L re-uploading layers)
             --> all 2**N_q basis-state probabilities (B, P, 2**N_q)
-            --> linear head (shared by every tile, or one per tile) --> pixels (B, P, N_out)
+            --> one linear head shared by every tile --> pixels (B, P, N_out)
 
     What changed from :class:`QuINR` (the paper's model), each measured in ``docs/quinr.md``:
     every probability feeds a learned linear map instead of one basis state per channel
@@ -143,8 +144,7 @@ class TiledQuINR(nn.Module):
     simulator call with per-tile parameters (``params (P, n_params)``).
 
     Parameters, in coding order: ``theta (P, n_params)``, ``embed_weight (P, M, 2)``,
-    ``embed_bias (P, M)``, ``head_weight (P_h, N_out, 2**N_q)``, ``head_bias (P_h, N_out)`` with
-    ``P_h`` 1 (shared head) or ``P``.
+    ``embed_bias (P, M)``, ``head_weight (1, N_out, 2**N_q)``, ``head_bias (1, N_out)``.
 
     >>> TiledQuINR(tiles=4, n_qubits=4, n_layers=4, embed_size=8).num_parameters()
     499
@@ -157,7 +157,6 @@ class TiledQuINR(nn.Module):
         n_layers: int,
         embed_size: int,
         out_features: int = 3,
-        shared_head: bool = True,
         omega_0: float = 30.0,
     ) -> None:
         super().__init__()
@@ -167,9 +166,8 @@ class TiledQuINR(nn.Module):
         self.theta = nn.Parameter(torch.rand(tiles, circuit.n_params) * 2 * math.pi)
         self.embed_weight = nn.Parameter(torch.empty(tiles, embed_size, 2).uniform_(-0.5, 0.5))  # SIREN's first layer
         self.embed_bias = nn.Parameter(torch.empty(tiles, embed_size).uniform_(-0.5, 0.5))
-        heads = 1 if shared_head else tiles
-        self.head_weight = nn.Parameter(torch.randn(heads, out_features, dim) * 0.1 / math.sqrt(dim))
-        self.head_bias = nn.Parameter(torch.full((heads, out_features), 0.5))
+        self.head_weight = nn.Parameter(torch.randn(1, out_features, dim) * 0.1 / math.sqrt(dim))
+        self.head_bias = nn.Parameter(torch.full((1, out_features), 0.5))
         self.qnn = TorchSimulator(circuit, Probs())
 
     def quantum_parameters(self) -> list[nn.Parameter]:
@@ -199,10 +197,8 @@ MAX_FUSE_QUBITS = 10
 """The simulator's default ``max_fuse_qubits``: larger circuits apply their gates one by one."""
 
 
-def quinr_cost(
-    n_qubits: int, n_layers: int, embed_size: int, out_features: int, affine_readout: bool
-) -> tuple[float, int, float, float]:
-    """``(MACs per pixel, parameters, activation bytes per pixel, fixed bytes)`` of a :class:`QuINR`, without building it.
+def quinr_cost(n_qubits: int, n_layers: int, embed_size: int, out_features: int, affine_readout: bool) -> NetworkCost:
+    """What a :class:`QuINR` costs to evaluate, without building it.
 
     Real multiply-accumulates of the circuit as :class:`~qcodec.quantum.TorchSimulator` runs it:
     per layer the fused entangling unitary as a dense complex matrix-vector product
@@ -214,21 +210,24 @@ def quinr_cost(
     """
     dim = 2**n_qubits
     macs = 2 * embed_size + n_layers * (4 * dim * dim + 8 * dim * embed_size) + 2 * dim
-    angles = n_layers * (4 * n_qubits + n_qubits * (n_qubits - 1) // 2)
-    parameters = 3 * embed_size + angles + (2 * out_features if affine_readout else 0)
+    parameters = 3 * embed_size + _angles(n_qubits, n_layers) + (2 * out_features if affine_readout else 0)
     folds = n_layers * -(-embed_size // n_qubits)
     fused = n_layers * FUSED_MATRIX_COPIES * 8.0 * dim * dim if n_qubits <= MAX_FUSE_QUBITS else 0.0
-    return float(macs), parameters, 12.0 * embed_size + 8.0 * (STATE_COPIES + 4 * folds) * dim, fused
+    activations = 12.0 * embed_size + 8.0 * (STATE_COPIES + 4 * folds) * dim
+    return NetworkCost(float(macs), parameters, 5 if affine_readout else 3, activations, fused)
 
 
-def tiled_quinr_cost(
-    tiles: int, n_qubits: int, n_layers: int, embed_size: int, out_features: int, shared_head: bool
-) -> tuple[float, int, float, float]:
+def tiled_quinr_cost(tiles: int, n_qubits: int, n_layers: int, embed_size: int, out_features: int) -> NetworkCost:
     """:func:`quinr_cost` of a :class:`TiledQuINR`: the same circuit per pixel, then the linear head
-    (``2**N_q * N_out`` MACs) instead of the paper's readout; parameters of every tile."""
-    macs, _, activations, fixed = quinr_cost(n_qubits, n_layers, embed_size, out_features, False)
+    (``2**N_q * N_out`` MACs) instead of the paper's readout; parameters of every tile, one head."""
+    circuit = quinr_cost(n_qubits, n_layers, embed_size, out_features, False)
     dim = 2**n_qubits
-    angles = n_layers * (4 * n_qubits + n_qubits * (n_qubits - 1) // 2)
-    heads = 1 if shared_head else tiles
-    parameters = tiles * (angles + 3 * embed_size) + heads * (dim + 1) * out_features
-    return macs + dim * out_features, parameters, activations + 4.0 * dim, tiles * fixed
+    parameters = tiles * (_angles(n_qubits, n_layers) + 3 * embed_size) + (dim + 1) * out_features
+    return NetworkCost(
+        circuit.macs_per_pixel + dim * out_features, parameters, 5, circuit.activation_bytes + 4.0 * dim, tiles * circuit.fixed_bytes
+    )
+
+
+def _angles(n_qubits: int, n_layers: int) -> int:
+    """Trainable angles of :func:`~qcodec.quantum.quinr_circuit` (one Sim entangling layer per re-upload)."""
+    return n_layers * (4 * n_qubits + n_qubits * (n_qubits - 1) // 2)

@@ -10,8 +10,8 @@ from conftest import gradient_image
 from qcodec import api
 from qcodec.codecs import get_codec
 from qcodec.codecs.inr.quinr_network import QuINR, TiledQuINR, qrelu
-from qcodec.quantum import Probs
 from qcodec.errors import InvalidInputError
+from qcodec.quantum import Probs
 
 FAST = {"steps": 8, "qat_steps": 2, "batch_size": 256}
 PAPER = {**FAST, "variant": "paper"}
