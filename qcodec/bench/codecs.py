@@ -65,6 +65,7 @@ class SweepConfig:
         qat_steps: INR quantization-aware fine-tuning steps; ``None`` uses ``steps // 10``.
         qualities: quality levels to run for models that have them (``--qualities``); ``None`` runs all.
         device: where qcodec models fit (``--device``); ``None`` leaves it to the model (and out of the cache key).
+        effort: fitting effort of the models that take one (``--effort``, 1-5); with ``steps`` 0.
     """
 
     targets: tuple[float, ...] | None = None
@@ -73,6 +74,7 @@ class SweepConfig:
     qat_steps: int | None = None
     qualities: tuple[int, ...] | None = None
     device: str | None = None
+    effort: int | None = None
 
 
 @dataclass

@@ -54,6 +54,8 @@ class QcodecModel(BenchCodec):
             wanted = {"steps": config.steps, "qat_steps": config.steps // 10 if config.qat_steps is None else config.qat_steps}
         elif config.qat_steps is not None:
             wanted = {"qat_steps": config.qat_steps}
+        if config.effort is not None:
+            wanted["effort"] = config.effort
         wanted.update(self.fixed)
         if config.device is not None:
             wanted["device"] = config.device

@@ -44,6 +44,9 @@ from qcodec.metrics import BD_METHODS, ms_ssim_db
 GALLERY_BPP = 0.3
 """Rate of the gallery sheets of a benchmark run without --bpp."""
 
+DEFAULT_BENCH_STEPS = 200
+"""Fitting steps of a bench without --steps or --effort: quick, well short of converged quality."""
+
 DATA = "Data"
 RATE = "Rate points"
 OUTPUT = "Output"
@@ -58,7 +61,8 @@ def bench(
     bpp: Annotated[Optional[str], typer.Option(help="Target rates, e.g. 0.1,0.2,0.3: classical codecs search quality per image (default: each codec's own sweep).", rich_help_panel=RATE)] = None,
     presets: Annotated[Optional[str], typer.Option(help="INR size presets to run, e.g. tiny,small (default: all).", rich_help_panel=RATE)] = None,
     qualities: Annotated[Optional[str], typer.Option(help="Quality levels to run for models that have them (ae, grid), e.g. 2,3 (default: all).", rich_help_panel=RATE)] = None,
-    steps: Annotated[int, typer.Option(help="INR and grid fitting steps (quick default: well short of converged quality; 0: each model's own default).", rich_help_panel=RATE)] = 200,
+    steps: Annotated[Optional[int], typer.Option(help="INR and grid fitting steps [default: 200, quick, well short of converged quality; 0: each model's own default].", rich_help_panel=RATE)] = None,
+    effort: Annotated[Optional[int], typer.Option(help="Fitting effort of coin, quinr and grid, 1-5, as in `qcodec encode --effort` (instead of --steps).", rich_help_panel=RATE)] = None,
     qat_steps: Annotated[Optional[int], typer.Option(help="INR quantization-aware fine-tuning steps (default: steps / 10).", rich_help_panel=RATE)] = None,
     out: Annotated[Optional[Path], typer.Option(help="Folder for <codec>.json, bd.json and rd.png (default: runs/bench/DATASET).", rich_help_panel=OUTPUT)] = None,
     reference: Annotated[Optional[Path], typer.Option(help="Folder of published curves (CompressAI JSON) to plot and compare.", rich_help_panel=OUTPUT)] = None,
@@ -98,9 +102,14 @@ def bench(
     with user_errors():
         if bd_method not in BD_METHODS:
             raise InvalidInputError(f"--bd-method must be one of {', '.join(BD_METHODS)}, got {bd_method!r}")
-        if steps < 0 or (qat_steps is not None and qat_steps < 0):
+        if (steps is not None and steps < 0) or (qat_steps is not None and qat_steps < 0):
             raise InvalidInputError("--steps and --qat-steps must be at least 0")
-        config = SweepConfig(parse_rates(bpp), parse_names(presets, "--presets"), steps, qat_steps, parse_levels(qualities), device)
+        if effort is not None and steps is not None:
+            raise InvalidInputError("give either --effort or --steps, not both")
+        sweep_steps = 0 if effort is not None else (DEFAULT_BENCH_STEPS if steps is None else steps)
+        config = SweepConfig(
+            parse_rates(bpp), parse_names(presets, "--presets"), sweep_steps, qat_steps, parse_levels(qualities), device, effort
+        )
         read_at = parse_rates(at, "--at") or ()
         names = parse_codecs(codecs)
         references = read_references(reference) if reference else []

@@ -50,7 +50,8 @@ def encode(
     bits: Annotated[Optional[int], typer.Option(help="Base weight bit depth, 2-16 (sensitive tensors get more).", rich_help_panel=RATE)] = None,
     prune: Annotated[Optional[float], typer.Option(help="Zero this fraction of prunable weights (QIANets pruning; experimental).", rich_help_panel=RATE)] = None,
     tiles: Annotated[Optional[str], typer.Option(help="coin, quinr: ROWSxCOLS tile grid, one network per tile (e.g. 4x6).", rich_help_panel=RATE)] = None,
-    steps: Annotated[Optional[int], typer.Option(help="Fitting steps.", rich_help_panel=TRAINING)] = None,
+    effort: Annotated[Optional[int], typer.Option(help="coin, quinr, grid: 1 (fastest) to 5 (best), scaling the default fitting steps by 1/4, 1/2, 1, 2.5, 6.25 [default: 3; grid: 100 to 2,500 steps].", rich_help_panel=TRAINING)] = None,
+    steps: Annotated[Optional[int], typer.Option(help="Fitting steps (instead of --effort).", rich_help_panel=TRAINING)] = None,
     lr: Annotated[Optional[float], typer.Option(help="Peak learning rate.", rich_help_panel=TRAINING)] = None,
     qat_steps: Annotated[Optional[int], typer.Option(help="Quantization-aware fine-tuning steps (0 turns it off).", rich_help_panel=TRAINING)] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Pixels per step.", rich_help_panel=TRAINING)] = None,
@@ -91,12 +92,12 @@ def encode(
 
       qcodec encode photo.png photo.qic --model ae --quality 2   # learned autoencoder, no fitting
 
-      qcodec encode photo.png photo.qic --model grid --lambda 0.004 --steps 2000   # latent grids
+      qcodec encode photo.png photo.qic --model grid --bpp 0.3 --effort 5   # latent grids, 2,500 steps
 
       cat a.png | qcodec encode - - | qcodec decode - out.png
     """
     options = {
-        "preset": preset, "bpp": bpp, "layers": layers, "width": width, "bits": bits, "steps": steps,
+        "preset": preset, "bpp": bpp, "layers": layers, "width": width, "bits": bits, "effort": effort, "steps": steps,
         "lr": lr, "qat_steps": qat_steps, "batch_size": batch_size, "seed": seed, "device": device,
         "qubits": qubits, "embed": embed, "backend": backend, "shuffle": shuffle, "activation": activation,
         "readout": readout, "prune": prune, "quality": quality, "weights": weights,

@@ -76,6 +76,32 @@ def check_number(options: Mapping[str, Any], name: str, minimum: float, integer:
         raise InvalidInputError(f"{flag_name(name)} must be at least {minimum}, got {value}")
 
 
+EFFORT_FACTORS = {1: 0.25, 2: 0.5, 3: 1.0, 4: 2.5, 5: 6.25}
+"""``--effort`` levels of the fitting codecs and the factor each applies to a codec's default
+steps (as ``cjxl --effort`` or x265's presets trade time for quality): each level takes 2 to
+2.5 times the time of the one below. 3 is the default; the grid codec's 400 default steps make
+level 5 the 2,500 steps of its Kodak benches."""
+
+DEFAULT_EFFORT = 3
+
+
+def fitting_steps(options: Mapping[str, Any], default: int) -> int:
+    """Fitting steps from ``options``: ``steps`` when given, else ``default`` scaled by ``effort``.
+
+    Refuses both at once, and an effort that is not a level of :data:`EFFORT_FACTORS`.
+    """
+    check_number(options, "steps", 1, integer=True)
+    effort = options.get("effort")
+    if effort is not None and options.get("steps") is not None:
+        raise InvalidInputError("give either --effort or --steps, not both")
+    if options.get("steps") is not None:
+        return int(options["steps"])
+    effort = DEFAULT_EFFORT if effort is None else effort
+    if effort not in EFFORT_FACTORS:
+        raise InvalidInputError(f"--effort must be one of {', '.join(map(str, EFFORT_FACTORS))}, got {effort!r}")
+    return max(1, round(default * EFFORT_FACTORS[effort]))
+
+
 @dataclass
 class EncodeResult:
     """What :meth:`Codec.encode` returns.

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from qcodec.codecs.base import Codec, EncodeResult, ProgressCallback, check_number, image_tensor, resolve_device, tensor_pixels
+from qcodec.codecs.base import Codec, EncodeResult, ProgressCallback, check_number, fitting_steps, image_tensor, resolve_device, tensor_pixels
 from qcodec.codecs.budget import DecodeCost
 from qcodec.codecs.grid.fit import GridFitConfig, RateControl, fit_grid, rd_loss
 from qcodec.codecs.grid.latent_coding import FixedPointContext, decode_latents, encode_latents
@@ -147,20 +147,21 @@ class GridCodec(Codec):
         "quality": "quality level 1 (lowest rate) .. 5, a preset lambda",
         "bpp": "target bits per pixel of the file: lambda is steered during the fit to reach it",
         "steps": "fitting steps (each a pass over the whole image)",
+        "effort": "1 (fastest) .. 5: 100, 200, 400, 1,000 or 2,500 fitting steps",
         "lr": "peak learning rate",
         "quantum_synthesis": "make one synthesis layer a parameterized quantum circuit",
         "seed": "random seed (initialisation and quantization noise)",
         "device": "auto, cpu or cuda (fitting only; decoding is always on CPU)",
     }
 
-    default_steps = 100
+    default_steps = 400
     quantum_qubits = 4
 
     def quality_levels(self) -> list[int]:
         return list(QUALITY_LAMBDAS)
 
     def fingerprint(self) -> str:
-        return f"context prior {prior_checksum()}, --bpp by rate control, rate-distortion weight depths"
+        return f"context prior {prior_checksum()}, --bpp by rate control, rate-distortion weight depths, Gaussian relaxation"
 
     def settings(self, options: Mapping[str, Any], image: Image) -> tuple[GridArch, GridFitConfig]:
         """Validate ``options`` and resolve the architecture and fitting configuration for ``image``.
@@ -169,7 +170,6 @@ class GridCodec(Codec):
         towards ``bpp`` minus :data:`OVERHEAD_BYTES` for the latents (:class:`~qcodec.codecs.grid.fit.RateControl`).
         """
         self.check_options(options)
-        check_number(options, "steps", 1, integer=True)
         check_number(options, "seed", 0, integer=True)
         for name in ("lmbda", "lr", "bpp"):
             check_number(options, name, 1e-12, integer=False)
@@ -190,7 +190,7 @@ class GridCodec(Codec):
                 raise InvalidInputError(f"--quality must be one of {', '.join(map(str, QUALITY_LAMBDAS))}, got {quality}")
             lmbda = QUALITY_LAMBDAS[quality]
         arch = GridArch(quantum_qubits=self.quantum_qubits if options.get("quantum_synthesis") else 0)
-        config = GridFitConfig(lmbda=lmbda, steps=options.get("steps") or self.default_steps, rate_control=control)
+        config = GridFitConfig(lmbda=lmbda, steps=fitting_steps(options, self.default_steps), rate_control=control)
         if options.get("lr") is not None:
             config = replace(config, lr=float(options["lr"]))
         return arch, config

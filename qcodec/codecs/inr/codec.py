@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from qcodec.codecs.base import Codec, EncodeResult, ProgressCallback, check_number, resolve_device
+from qcodec.codecs.base import Codec, EncodeResult, ProgressCallback, check_number, fitting_steps, resolve_device
 from qcodec.codecs.budget import DecodeCost
 from qcodec.codecs.inr.coords import TileGrid, pixel_grid
 from qcodec.codecs.inr.cost import NetworkCost
@@ -60,6 +60,7 @@ COMMON_OPTIONS = {
     "preset": "named architecture size",
     "bpp": "target bits per pixel; picks the architecture predicted closest",
     "steps": "optimizer steps of fitting",
+    "effort": "1 (fastest) .. 5: scales the default fitting steps by 1/4, 1/2, 1, 2.5 or 6.25",
     "lr": "peak learning rate",
     "bits": "weight quantization bit depth (2-16)",
     "qat_steps": "quantization-aware fine-tuning steps",
@@ -186,8 +187,7 @@ class INRCodec(Codec):
     def settings(self, options: Mapping[str, Any], image: Image) -> INRSettings:
         """Validate ``options`` and resolve the architecture and training configuration."""
         self.check_options(options)
-        for name in ("steps", "batch_size"):
-            check_number(options, name, 1, integer=True)
+        check_number(options, "batch_size", 1, integer=True)
         check_number(options, "qat_steps", 0, integer=True)
         check_number(options, "seed", 0, integer=True)
         for name in ("lr", "bpp"):
@@ -196,7 +196,9 @@ class INRCodec(Codec):
         if not MIN_BITS <= bits <= MAX_BITS:
             raise InvalidInputError(f"--bits must be between {MIN_BITS} and {MAX_BITS}, got {bits}")
         config = replace(
-            self.default_fit, **{k: options[k] for k in ("steps", "lr", "batch_size") if options.get(k) is not None}
+            self.default_fit,
+            steps=fitting_steps(options, self.default_fit.steps),
+            **{k: options[k] for k in ("lr", "batch_size") if options.get(k) is not None},
         )
         prune = options.get("prune") or 0.0
         if not 0.0 <= prune < 1.0:

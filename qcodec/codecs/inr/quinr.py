@@ -24,6 +24,7 @@ from typing import Any
 
 from torch import nn
 
+from qcodec.codecs.base import fitting_steps
 from qcodec.codecs.inr.codec import COMMON_OPTIONS, Arch, INRCodec, INRSettings
 from qcodec.codecs.inr.coords import TileGrid
 from qcodec.codecs.inr.cost import NetworkCost
@@ -129,7 +130,11 @@ class QuinrCodec(INRCodec):
             if flags["readout"] not in READOUTS:
                 raise InvalidInputError(f"--readout must be one of {', '.join(READOUTS)}")
             arch["fixed_readout"] = int(flags["readout"] == "fixed")
-        fit = replace(self.paper_fit, **{k: options[k] for k in ("steps", "lr", "batch_size") if options.get(k) is not None})
+        fit = replace(
+            self.paper_fit,
+            steps=fitting_steps(options, self.paper_fit.steps),
+            **{k: options[k] for k in ("lr", "batch_size") if options.get(k) is not None},
+        )
         qat_steps = 30 if options.get("qat_steps") is None else options["qat_steps"]
         return replace(settings, arch=arch, fit=fit, qat_steps=qat_steps)
 

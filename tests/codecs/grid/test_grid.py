@@ -19,7 +19,7 @@ from conftest import SAMPLES, gradient_image
 from qcodec import api
 from qcodec.cli.app import app
 from qcodec.codecs.grid.codec import KODAK_LAMBDA_BPP, OVERHEAD_BYTES, QUALITY_LAMBDAS, GridArch, lambda_for_bpp
-from qcodec.codecs.grid.fit import GridFitConfig, RateControl, fit_grid, kumaraswamy_noise, rd_loss, softround, training_latents
+from qcodec.codecs.grid.fit import GridFitConfig, RateControl, fit_grid, rd_loss, softround, training_latents
 from qcodec.codecs.grid.laplace import (
     LOG_SCALE_MIN,
     MU_STEPS,
@@ -363,32 +363,21 @@ def test_softround_goes_from_rounding_to_identity_with_temperature():
         assert torch.allclose(softround(torch.tensor([0.5, -1.5], dtype=torch.float64), temperature), torch.tensor([0.5, -1.5], dtype=torch.float64))
 
 
-def test_kumaraswamy_noise_is_uniform_at_shape_one_and_narrows_around_zero():
-    torch.manual_seed(0)
-    like = torch.zeros(200_000, dtype=torch.float64)
-    uniform, narrow = kumaraswamy_noise(like, 1.0), kumaraswamy_noise(like, 2.0)
-    assert uniform.abs().max() < 0.5 and narrow.abs().max() < 0.5
-    assert abs(float(uniform.mean())) < 0.005 and abs(float(uniform.var()) - 1 / 12) < 0.002
-    assert float(narrow.var()) < 0.6 / 12
-    counts = torch.histc(narrow, bins=10, min=-0.5, max=0.5)
-    assert int(counts.argmax()) in (4, 5)  # the mode is at zero
-
-
 def test_training_latents_approach_rounding_as_the_relaxation_anneals():
     torch.manual_seed(0)
     model = GridModel(16, 20, levels=3)
     with torch.no_grad():
         for grid in model.latents:  # integers plus offsets away from the rounding thresholds
             grid.copy_(torch.round(torch.randn_like(grid) * 3) + torch.rand_like(grid) * 0.8 - 0.4)
-    sharp = GridFitConfig(temperatures=(1e-3, 1e-3), noise_shapes=(1.0, 1.0))
-    rate, synthesis = training_latents(model, 0.5, sharp)
-    for y, r, s in zip(model.latents, rate, synthesis):
-        assert r.requires_grad and s.requires_grad
-        y, r, s = y.detach(), r.detach(), s.detach()
-        assert (r - torch.round(y)).abs().max() < 0.5  # rounded value plus noise
-        assert float((r - torch.round(y)).std()) > 0.2
-        clear = (r - torch.floor(r) - 0.5).abs() > 0.01
-        assert torch.allclose(s[clear], torch.round(r)[clear], atol=1e-3)  # synthesis: rounded again
+    config = GridFitConfig()
+    start, end = training_latents(model, 0.0, config), training_latents(model, 0.999, config)
+    sharp = training_latents(model, 0.5, GridFitConfig(temperatures=(1e-3, 1e-3), noise_stds=(0.0, 0.0)))
+    for y, a, b, r in zip(model.latents, start, end, sharp):
+        assert a.requires_grad and b.requires_grad
+        y, a, b, r = y.detach(), a.detach(), b.detach(), r.detach()
+        assert torch.equal(r, torch.round(y))  # no noise, hard temperature: rounding
+        assert float((a - torch.round(y)).std()) > 2 * float((b - torch.round(y)).std()) > 0  # annealed towards rounding
+        assert float((a - y).std()) > 0.1
 
 
 def test_fitting_lowers_the_rate_distortion_cost():
@@ -400,6 +389,22 @@ def test_fitting_lowers_the_rate_distortion_cost():
     config = GridFitConfig(lmbda=0.01, steps=40, pyramid_init=False)
     fit_grid(model, target, config, progress=lambda p: losses.append(p.loss))
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_gradient_clipping_holds_back_the_networks_not_the_latents():
+    target = _parrots(16, 20)
+    moved = {}
+    for clip in (0.1, 1e-12):
+        torch.manual_seed(0)
+        model = GridModel(16, 20, levels=3)
+        start = {name: p.detach().clone() for name, p in model.named_parameters()}
+        fit_grid(model, target, GridFitConfig(lmbda=0.01, steps=5, pyramid_init=False, clip_norm=clip))
+        moved[clip] = {
+            part: sum(float((p.detach() - start[n]).abs().sum()) for n, p in model.named_parameters() if n.startswith(part))
+            for part in ("synthesis.", "latents.")
+        }
+    assert moved[1e-12]["synthesis."] < 0.01 * moved[0.1]["synthesis."]
+    assert moved[1e-12]["latents."] > 0.5 * moved[0.1]["latents."]
 
 
 def _parrots(height: int, width: int) -> torch.Tensor:
@@ -491,6 +496,8 @@ def test_quantum_synthesis_codes_and_decodes():
         ({"lmbda": -1.0}, "--lambda must be"),
         ({"lmbda": 0.01, "quality": 2}, "give one of"),
         ({"steps": 0}, "--steps must be at least 1"),
+        ({"effort": 6}, "--effort must be one of 1, 2, 3, 4, 5"),
+        ({"effort": 2, "steps": 10}, "either --effort or --steps"),
         ({"layers": 3}, "does not apply to model grid"),
         ({"bpp": 2.0}, "too low for a 64-pixel image"),
     ],
@@ -580,3 +587,4 @@ def test_bpp_target_starts_from_the_kodak_curve_and_leaves_room_for_the_decoder_
     assert details["lambda"] != details["start_lambda"]  # steered
     with pytest.raises(InvalidInputError, match="ask for at least 1.1"):
         api.encode(image, "grid", {"bpp": 1.0, "steps": 30})
+
