@@ -108,3 +108,23 @@ def test_help_teaches():
     assert result.exit_code == 0
     for flag in ("--preset", "--bpp", "--layers", "--bits", "--seed", "--json"):
         assert flag in result.stdout
+
+
+def _commands(command, path=()):
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _commands(sub, (*path, name))
+
+
+def test_option_help_survives_rich_markup():
+    """Rich reads ``[...]`` in help text as markup and drops it: every option's help must print whole."""
+    from rich.text import Text
+    from typer.main import get_command
+
+    lost = [
+        (" ".join(path), param.name)
+        for path, command in _commands(get_command(app))
+        for param in command.params
+        if getattr(param, "help", None) and Text.from_markup(param.help).plain != param.help.replace("\\[", "[")  # an escaped \[ prints as [
+    ]
+    assert lost == []

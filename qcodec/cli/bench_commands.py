@@ -61,7 +61,7 @@ def bench(
     bpp: Annotated[Optional[str], typer.Option(help="Target rates, e.g. 0.1,0.2,0.3: classical codecs search quality per image (default: each codec's own sweep).", rich_help_panel=RATE)] = None,
     presets: Annotated[Optional[str], typer.Option(help="INR size presets to run, e.g. tiny,small (default: all).", rich_help_panel=RATE)] = None,
     qualities: Annotated[Optional[str], typer.Option(help="Quality levels to run for models that have them (ae, grid), e.g. 2,3 (default: all).", rich_help_panel=RATE)] = None,
-    steps: Annotated[Optional[int], typer.Option(help="INR and grid fitting steps [default: 200, quick, well short of converged quality; 0: each model's own default].", rich_help_panel=RATE)] = None,
+    steps: Annotated[Optional[int], typer.Option(help="INR and grid fitting steps (default: 200, quick, well short of converged quality; 0: each model's own default).", rich_help_panel=RATE)] = None,
     effort: Annotated[Optional[int], typer.Option(help="Fitting effort of coin, quinr and grid, 1-5, as in `qcodec encode --effort` (instead of --steps).", rich_help_panel=RATE)] = None,
     qat_steps: Annotated[Optional[int], typer.Option(help="INR quantization-aware fine-tuning steps (default: steps / 10).", rich_help_panel=RATE)] = None,
     out: Annotated[Optional[Path], typer.Option(help="Folder for <codec>.json, bd.json and rd.png (default: runs/bench/DATASET).", rich_help_panel=OUTPUT)] = None,

@@ -50,7 +50,7 @@ def encode(
     bits: Annotated[Optional[int], typer.Option(help="Base weight bit depth, 2-16 (sensitive tensors get more).", rich_help_panel=RATE)] = None,
     prune: Annotated[Optional[float], typer.Option(help="Zero this fraction of prunable weights (QIANets pruning; experimental).", rich_help_panel=RATE)] = None,
     tiles: Annotated[Optional[str], typer.Option(help="coin, quinr: ROWSxCOLS tile grid, one network per tile (e.g. 4x6).", rich_help_panel=RATE)] = None,
-    effort: Annotated[Optional[int], typer.Option(help="coin, quinr, grid: 1 (fastest) to 5 (best), scaling the default fitting steps by 1/4, 1/2, 1, 2.5, 6.25 [default: 3; grid: 100 to 2,500 steps].", rich_help_panel=TRAINING)] = None,
+    effort: Annotated[Optional[int], typer.Option(help="coin, quinr, grid: 1 (fastest) to 5 (best), scaling the default fitting steps by 1/4, 1/2, 1, 2.5, 6.25 (default: 3; grid: 100 to 2,500 steps).", rich_help_panel=TRAINING)] = None,
     steps: Annotated[Optional[int], typer.Option(help="Fitting steps (instead of --effort).", rich_help_panel=TRAINING)] = None,
     lr: Annotated[Optional[float], typer.Option(help="Peak learning rate.", rich_help_panel=TRAINING)] = None,
     qat_steps: Annotated[Optional[int], typer.Option(help="Quantization-aware fine-tuning steps (0 turns it off).", rich_help_panel=TRAINING)] = None,
