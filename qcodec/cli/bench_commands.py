@@ -97,7 +97,7 @@ def bench(
 
       qcodec bench kodak --codecs grid,jpeg2000 --qualities 2,3,4 --steps 1000 --images 1-6 --reference ../shared/reference/kodak
 
-      qcodec bench kodak --codecs grid,jpeg2000 --bpp 0.3 --steps 2500 --ray-address head:6379 --task-cpus 2   # docs/benchmarks.md
+      qcodec bench kodak --codecs grid,jpeg2000 --bpp 0.3 --effort 5 --ray-address head:6379 --task-cpus 2   # docs/benchmarks.md
     """
     with user_errors():
         if bd_method not in BD_METHODS:
