@@ -37,6 +37,7 @@ from qcodec.bench.report import Analysis, analyse, summary, write_outputs
 from qcodec.bench.runner import Executor, LocalExecutor, ResultCallback
 from qcodec.bench.sheet import parse_crop
 from qcodec.cli.console import err_console, fail, interactive, out_console, user_errors, warn
+from qcodec.codecs.base import check_effort_or_steps
 from qcodec.data.files import write_bytes_atomic
 from qcodec.errors import InvalidInputError
 from qcodec.metrics import BD_METHODS, ms_ssim_db
@@ -104,8 +105,7 @@ def bench(
             raise InvalidInputError(f"--bd-method must be one of {', '.join(BD_METHODS)}, got {bd_method!r}")
         if (steps is not None and steps < 0) or (qat_steps is not None and qat_steps < 0):
             raise InvalidInputError("--steps and --qat-steps must be at least 0")
-        if effort is not None and steps is not None:
-            raise InvalidInputError("give either --effort or --steps, not both")
+        check_effort_or_steps(effort, steps)
         sweep_steps = 0 if effort is not None else (DEFAULT_BENCH_STEPS if steps is None else steps)
         config = SweepConfig(
             parse_rates(bpp), parse_names(presets, "--presets"), sweep_steps, qat_steps, parse_levels(qualities), device, effort

@@ -85,6 +85,12 @@ level 5 the 2,500 steps of its Kodak benches."""
 DEFAULT_EFFORT = 3
 
 
+def check_effort_or_steps(effort: int | None, steps: int | None) -> None:
+    """Refuse ``--effort`` and ``--steps`` given together: each sets the fitting steps."""
+    if effort is not None and steps is not None:
+        raise InvalidInputError("give either --effort or --steps, not both")
+
+
 def fitting_steps(options: Mapping[str, Any], default: int) -> int:
     """Fitting steps from ``options``: ``steps`` when given, else ``default`` scaled by ``effort``.
 
@@ -92,8 +98,7 @@ def fitting_steps(options: Mapping[str, Any], default: int) -> int:
     """
     check_number(options, "steps", 1, integer=True)
     effort = options.get("effort")
-    if effort is not None and options.get("steps") is not None:
-        raise InvalidInputError("give either --effort or --steps, not both")
+    check_effort_or_steps(effort, options.get("steps"))
     if options.get("steps") is not None:
         return int(options["steps"])
     effort = DEFAULT_EFFORT if effort is None else effort
