@@ -18,22 +18,31 @@ def bench_codec_names() -> list[str]:
     return list(CLASSICAL) + [name for name in codec_names() if name not in CLASSICAL]
 
 
+VARIANTS = {"quantum": {"quantum_synthesis": True}}
+"""Named variants ``MODEL:NAME`` of qcodec models: the options they fix (``grid:quantum`` is
+the grid codec with ``--quantum-synthesis``)."""
+
+
 def get_bench_codec(name: str) -> BenchCodec:
-    """The benchmark codec called ``name``: a classical codec, a qcodec model, or a tiled model
-    ``MODEL:ROWSxCOLS`` (``coin:4x6``: COIN with one network per tile of a 4x6 grid).
+    """The benchmark codec called ``name``: a classical codec, a qcodec model, a named variant
+    ``MODEL:NAME`` (:data:`VARIANTS`) or a tiled model ``MODEL:ROWSxCOLS`` (``coin:4x6``: COIN
+    with one network per tile of a 4x6 grid).
 
     Raises:
-        InvalidInputError: no such codec (the message lists the valid names), or a model that takes no tiles.
+        InvalidInputError: no such codec (the message lists the valid names), or a model that
+            takes no tiles or lacks the variant's options.
     """
     if name in CLASSICAL:
         return CLASSICAL[name]()
-    model, _, tiles = name.partition(":")
+    model, _, suffix = name.partition(":")
     if model in codec_names():
-        codec = QcodecModel(model, {"tiles": tiles} if tiles else None)
-        if tiles:
-            if "tiles" not in codec.codec.options:
-                raise InvalidInputError(f"model {model} has no tiles ({name!r})")
-            TileGrid.parse(tiles)
+        fixed = VARIANTS.get(suffix, {"tiles": suffix} if suffix else {})
+        codec = QcodecModel(model, fixed, suffix)
+        if any(option not in codec.codec.options for option in fixed):
+            what = f"{suffix} variant" if suffix in VARIANTS else "tiles"
+            raise InvalidInputError(f"model {model} has no {what} ({name!r})")
+        if "tiles" in fixed:
+            TileGrid.parse(suffix)
         return codec
     raise InvalidInputError(f"unknown codec {name!r} (choose from: {', '.join(bench_codec_names())}, or all)")
 

@@ -30,13 +30,14 @@ from qcodec.errors import InvalidInputError
 
 class QcodecModel(BenchCodec):
     """The registered qcodec codec ``name`` (see :func:`qcodec.codecs.codec_names`), with options
-    ``fixed`` added to every rate point (``{"tiles": "4x6"}``: the bench name becomes ``coin:4x6``)."""
+    ``fixed`` added to every rate point and ``label`` naming them (``{"tiles": "4x6"}``, ``"4x6"``:
+    the bench name becomes ``coin:4x6``)."""
 
-    def __init__(self, name: str, fixed: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, name: str, fixed: Mapping[str, Any] | None = None, label: str = "") -> None:
         self.codec = get_codec(name)
         self.model = name
         self.fixed = dict(fixed or {})
-        self.name = name + "".join(f":{value}" for value in self.fixed.values())
+        self.name = f"{name}:{label}" if label else name
         self.description = self.codec.description + "".join(f", {key} {value}" for key, value in self.fixed.items())
 
     def version(self) -> str:

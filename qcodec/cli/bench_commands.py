@@ -56,7 +56,7 @@ RUN = "Running"
 
 def bench(
     dataset: Annotated[str, typer.Argument(help="'kodak' (downloaded once and cached) or a folder of images.")],
-    codecs: Annotated[Optional[str], typer.Option(help="Comma-separated codecs: jpeg, jpeg2000, webp, avif, coin, ... or 'all' (default: jpeg,jpeg2000,webp,avif).")] = None,
+    codecs: Annotated[Optional[str], typer.Option(help="Comma-separated codecs: jpeg, jpeg2000, webp, avif, coin, ... or 'all' (default: jpeg,jpeg2000,webp,avif); coin:4x6 is COIN on a 4x6 tile grid, grid:quantum the grid codec with --quantum-synthesis.")] = None,
     images: Annotated[Optional[str], typer.Option(help="Subset of images, 1-based: 2,15 or 1-4 (Kodak: kodimNN).", rich_help_panel=DATA)] = None,
     data_dir: Annotated[Optional[Path], typer.Option(help="Local copy of Kodak (checked, never downloaded).", rich_help_panel=DATA)] = None,
     bpp: Annotated[Optional[str], typer.Option(help="Target rates, e.g. 0.1,0.2,0.3: classical codecs search quality per image (default: each codec's own sweep).", rich_help_panel=RATE)] = None,

@@ -21,7 +21,9 @@ from qcodec.cli.console import (
     warn,
     write_output,
 )
+from qcodec.codecs.base import effort_text
 from qcodec.codecs.budget import DEFAULT_MAX_GMAC, DEFAULT_MAX_MIB, GMAC_ENV, MIB_ENV, DecodeLimits
+from qcodec.codecs.grid.codec import GridCodec
 from qcodec.data.image_io import decode_image_bytes, encode_image_bytes, format_for_path
 from qcodec.metrics import bits_per_pixel, psnr
 
@@ -50,7 +52,7 @@ def encode(
     bits: Annotated[Optional[int], typer.Option(help="Base weight bit depth, 2-16 (sensitive tensors get more).", rich_help_panel=RATE)] = None,
     prune: Annotated[Optional[float], typer.Option(help="Zero this fraction of prunable weights (QIANets pruning; experimental).", rich_help_panel=RATE)] = None,
     tiles: Annotated[Optional[str], typer.Option(help="coin, quinr: ROWSxCOLS tile grid, one network per tile (e.g. 4x6).", rich_help_panel=RATE)] = None,
-    effort: Annotated[Optional[int], typer.Option(help="coin, quinr, grid: 1 (fastest) to 5 (best), scaling the default fitting steps by 1/4, 1/2, 1, 2.5, 6.25 (default: 3; grid: 100 to 2,500 steps).", rich_help_panel=TRAINING)] = None,
+    effort: Annotated[Optional[int], typer.Option(help=f"coin, quinr, grid: 1 (fastest) to 5 (best), {effort_text()} (default: 3; grid: {effort_text(GridCodec.default_steps)}).", rich_help_panel=TRAINING)] = None,
     steps: Annotated[Optional[int], typer.Option(help="Fitting steps (instead of --effort).", rich_help_panel=TRAINING)] = None,
     lr: Annotated[Optional[float], typer.Option(help="Peak learning rate.", rich_help_panel=TRAINING)] = None,
     qat_steps: Annotated[Optional[int], typer.Option(help="Quantization-aware fine-tuning steps (0 turns it off).", rich_help_panel=TRAINING)] = None,
@@ -67,7 +69,7 @@ def encode(
     quality: Annotated[Optional[int], typer.Option(help="Quality level: ae 1-4 (bundled models), grid 1-5 (preset lambdas); 1 gives the smallest files.", rich_help_panel=RATE)] = None,
     weights: Annotated[Optional[str], typer.Option(help="Model file from `qcodec train ae` (decoding needs it in QCODEC_MODEL_PATH).", rich_help_panel=AUTOENCODER)] = None,
     lmbda: Annotated[Optional[float], typer.Option("--lambda", help="Rate-distortion trade-off: minimise bpp + lambda * 255^2 * MSE (larger: better quality, more bits).", rich_help_panel=GRID)] = None,
-    quantum_synthesis: Annotated[Optional[bool], typer.Option("--quantum-synthesis", help="Make one synthesis layer a 4-qubit parameterized circuit (qcodec's simulator).", rich_help_panel=GRID)] = None,
+    quantum_synthesis: Annotated[Optional[bool], typer.Option("--quantum-synthesis", help="Add a residual 4-qubit parameterized-circuit branch to the synthesis (qcodec's simulator); its output gain starts at zero.", rich_help_panel=GRID)] = None,
     max_decode_gmac: MaxGmac = None,
     max_decode_mib: MaxMib = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.", rich_help_panel=OUTPUT)] = False,

@@ -85,6 +85,20 @@ level 5 the 2,500 steps of its Kodak benches."""
 DEFAULT_EFFORT = 3
 
 
+def effort_text(default_steps: int | None = None) -> str:
+    """:data:`EFFORT_FACTORS` in words for help texts: the factors, or the steps of each level
+    for a codec of ``default_steps``.
+
+    >>> effort_text(), effort_text(400)
+    ('scaling the default fitting steps by 0.25, 0.5, 1, 2.5 or 6.25', '100, 200, 400, 1,000 or 2,500 fitting steps')
+    """
+    if default_steps is None:
+        values = [f"{factor:g}" for factor in EFFORT_FACTORS.values()]
+        return f"scaling the default fitting steps by {', '.join(values[:-1])} or {values[-1]}"
+    values = [f"{max(1, round(default_steps * factor)):,}" for factor in EFFORT_FACTORS.values()]
+    return f"{', '.join(values[:-1])} or {values[-1]} fitting steps"
+
+
 def check_effort_or_steps(effort: int | None, steps: int | None) -> None:
     """Refuse ``--effort`` and ``--steps`` given together: each sets the fitting steps."""
     if effort is not None and steps is not None:

@@ -419,6 +419,10 @@ def test_tiled_model_names_and_model_default_steps():
     assert dict(point.options) == {"bpp": 0.5, "tiles": "2x3"}  # steps left to the model
     (quick,) = get_bench_codec("quinr").rate_points(SweepConfig(targets=(0.5,), steps=40))
     assert dict(quick.options) == {"bpp": 0.5, "steps": 40, "qat_steps": 4}
-    for bad in ("ae:2x2", "jpeg:2x2", "nope:1x1"):
+    for bad in ("ae:2x2", "jpeg:2x2", "nope:1x1", "coin:quantum", "grid:2x2"):
         with pytest.raises(InvalidInputError):
             get_bench_codec(bad)
+    quantum = get_bench_codec("grid:quantum")
+    assert quantum.name == "grid:quantum" and quantum.version() == get_bench_codec("grid").version()
+    (point,) = quantum.rate_points(SweepConfig(targets=(0.3,), steps=0, effort=3))
+    assert dict(point.options) == {"bpp": 0.3, "effort": 3, "quantum_synthesis": True}

@@ -36,3 +36,11 @@ def test_encode_effort_sets_the_steps_it_reports(tmp_path):
                                  "--preset", "tiny", "--effort", "1", "--json"])
     assert result.exit_code == 0, result.output
     assert '"steps": 500' in result.output
+
+
+def test_effort_help_states_the_steps_each_level_fits():
+    grid = get_codec("grid")
+    image = gradient_image(64, 96, 3)
+    steps = [grid.settings({"effort": level}, image)[1].steps for level in (1, 2, 3, 4, 5)]
+    assert grid.options["effort"].endswith(f"{steps[0]}, {steps[1]}, {steps[2]}, {steps[3]:,} or {steps[4]:,} fitting steps")
+    assert "0.25, 0.5, 1, 2.5 or 6.25" in get_codec("coin").options["effort"]

@@ -30,7 +30,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from qcodec.codecs.base import Codec, EncodeResult, ProgressCallback, check_number, fitting_steps, image_tensor, resolve_device, tensor_pixels
+from qcodec.codecs.base import (
+    Codec,
+    EncodeResult,
+    ProgressCallback,
+    check_number,
+    effort_text,
+    fitting_steps,
+    image_tensor,
+    resolve_device,
+    tensor_pixels,
+)
 from qcodec.codecs.budget import DecodeCost
 from qcodec.codecs.grid.fit import GridFitConfig, RateControl, fit_grid, rd_loss
 from qcodec.codecs.grid.latent_coding import FixedPointContext, decode_latents, encode_latents
@@ -54,12 +64,20 @@ QUALITY_LAMBDAS = {1: 0.001, 2: 0.002, 3: 0.004, 4: 0.008, 5: 0.016}
 
 DEFAULT_QUALITY = 3
 
+DEFAULT_STEPS = 400
+"""Fitting steps of the default effort (3)."""
+
 OVERHEAD_BYTES = 1350
 """Estimate of what a grid stream holds besides the latents, for ``--bpp``: the coded decoder
 weights (1,229-1,469 bytes measured on Kodak, ``docs/grid.md``) plus the container (35)."""
 
 MIN_LATENT_SHARE = 0.2
 """Smallest share of a ``--bpp`` target left to the latents; below it the target is refused."""
+
+
+QUANTUM_BRANCH = 0x80
+"""Flag of the model section's quantum byte: ``0x80 | n`` is a :class:`~qcodec.codecs.grid.network.QuantumBranch`
+of ``n`` qubits. Values ``2 .. 8`` without it were the quantum layer that the branch replaced."""
 
 
 @dataclass(frozen=True)
@@ -76,19 +94,26 @@ class GridArch:
 
     def write(self, writer: ByteWriter) -> None:
         for name in self.LIMITS:
-            writer.u8(getattr(self, name))
+            value = getattr(self, name)
+            writer.u8(QUANTUM_BRANCH | value if name == "quantum_qubits" and value else value)
 
     @classmethod
     def read(cls, reader: ByteReader) -> GridArch:
         values = {name: reader.u8() for name in cls.LIMITS}
         reader.expect_end()
+        quantum = values["quantum_qubits"]
+        if 2 <= quantum <= 8:
+            raise BitstreamError(
+                "grid stream uses the old quantum synthesis layer, which the residual quantum branch "
+                "replaced: this qcodec cannot decode it (re-encode the image with --quantum-synthesis)"
+            )
+        if quantum & QUANTUM_BRANCH:
+            values["quantum_qubits"] = quantum & ~QUANTUM_BRANCH
+            if values["quantum_qubits"] < 2:
+                raise BitstreamError("grid model section: a quantum branch needs at least 2 qubits")
         for name, (low, high) in cls.LIMITS.items():
             if not low <= values[name] <= high:
                 raise BitstreamError(f"grid model section: {name} = {values[name]} is out of range")
-        if values["quantum_qubits"] > values["hidden"]:
-            raise BitstreamError("grid model section: more qubits than synthesis features")
-        if values["quantum_qubits"] == 1:
-            raise BitstreamError("grid model section: a quantum layer needs at least 2 qubits")
         return cls(**values)
 
     def macs_per_pixel(self, height: int, width: int, channels: int) -> dict[str, float]:
@@ -103,7 +128,7 @@ class GridArch:
         Memory, fitted to measured peaks with some margin (``benchmarks/bench_decode.py``): per
         latent 24 B (its float64 value and integer copies); per pixel 8 B per upsampled plane and
         output channel and 16 B per synthesis feature (float32 copies) plus 64 B of working
-        space; the quantum layer's states (complex64, twelve copies of ``2**qubits`` amplitudes).
+        space; the quantum branch's states (complex64, twelve copies of ``2**qubits`` amplitudes).
         """
         pixels = height * width
         planes = len(plane_layout(self.levels, channels))
@@ -147,14 +172,14 @@ class GridCodec(Codec):
         "quality": "quality level 1 (lowest rate) .. 5, a preset lambda",
         "bpp": "target bits per pixel of the file: lambda is steered during the fit to reach it",
         "steps": "fitting steps (each a pass over the whole image)",
-        "effort": "1 (fastest) .. 5: 100, 200, 400, 1,000 or 2,500 fitting steps",
+        "effort": f"1 (fastest) .. 5: {effort_text(DEFAULT_STEPS)}",
         "lr": "peak learning rate",
-        "quantum_synthesis": "make one synthesis layer a parameterized quantum circuit",
+        "quantum_synthesis": "add a residual parameterized-circuit branch to the synthesis (starts switched off)",
         "seed": "random seed (initialisation and quantization noise)",
         "device": "auto, cpu or cuda (fitting only; decoding is always on CPU)",
     }
 
-    default_steps = 400
+    default_steps = DEFAULT_STEPS
     quantum_qubits = 4
 
     def quality_levels(self) -> list[int]:

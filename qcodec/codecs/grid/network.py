@@ -5,7 +5,7 @@
     latent planes, one per (level k, component): luma at every level 0 .. L-1, the two
     chroma components from level 1 on (RGB images); plane size h_k = 2 ceil(H / 2^(k+1)) ...
         --upsampling (coarse to fine, 2x bicubic per level)--> (1, P, H, W)
-        --synthesis: linear 1x1 conv P->C  +  [1x1 conv P->F, GELU, (quantum layer), 1x1 conv F->C]
+        --synthesis: linear 1x1 conv P->C  +  [1x1 conv P->F, GELU, 1x1 conv F->C]  (+ quantum branch P->C)
                      then two residual 3x3 convs C->C--> image (1, C, H, W)
 
     rate: each plane is coded phase by phase (see :func:`phase_split`) under a Laplace whose
@@ -172,15 +172,19 @@ def context_macs_per_latent(hidden: int, layers: int) -> float:
     return first + (layers - 1) * hidden * hidden + 2 * hidden
 
 
-class QuantumLayer(nn.Module):
-    """A parameterized circuit applied to every pixel: ``(N, n_qubits) -> (N, n_qubits)``.
+class QuantumBranch(nn.Module):
+    """Residual circuit branch of the synthesis: upsampled latents ``(P, N)`` -> correction ``(C, N)``.
 
-    Feature ``k`` is the RY angle of qubit ``k`` (scaled by pi); ``depth`` layers of trainable
-    ``Rot`` gates and a CNOT ring follow; the output is ``<Z_k>`` of every qubit. It runs on
-    qcodec's batched simulator (:class:`~qcodec.quantum.TorchSimulator`).
+    Per pixel, a 1x1 map :attr:`inp` ``P -> n_qubits`` gives the angles ``a``; qubit ``k`` is
+    prepared with ``RY(pi a_k)``, then ``depth`` layers of trainable ``Rot`` gates and a CNOT
+    ring act on all qubits; the readout is local, ``<Z_k>`` of each qubit (``n_qubits`` values
+    in ``[-1, 1]``), and :attr:`gain` ``(C, n_qubits)`` maps it to the output channels. The gain
+    starts at zero, so a fresh branch leaves the classical synthesis exactly as it is and the
+    fit turns it on only as far as that lowers the loss. The circuit runs on qcodec's batched
+    simulator (:class:`~qcodec.quantum.TorchSimulator`).
     """
 
-    def __init__(self, n_qubits: int = 4, depth: int = 2) -> None:
+    def __init__(self, planes: int, channels: int, n_qubits: int = 4, depth: int = 2) -> None:
         super().__init__()
         circuit = Circuit(n_qubits)
         circuit.angle_embedding(None, range(n_qubits), rotation="Y", scale=math.pi)
@@ -191,26 +195,32 @@ class QuantumLayer(nn.Module):
                 circuit.cnot(wire, (wire + 1) % n_qubits)
         self.n_qubits = n_qubits
         self.circuit = circuit
+        self.inp = nn.Conv2d(planes, n_qubits, 1)
         self.theta = nn.Parameter(torch.randn(circuit.n_params) * 0.1)
+        self.gain = nn.Parameter(torch.zeros(channels, n_qubits))
         self.simulator = TorchSimulator(circuit, Expval("Z"))
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return self.simulator(self.theta, features)
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """``z (P, N)`` -> ``(C, N)``."""
+        angles = torch.addmm(self.inp.bias[:, None], self.inp.weight[:, :, 0, 0], z)
+        readout = self.simulator(self.theta, angles.T).to(z.dtype)
+        return self.gain @ readout.T
 
 
-def quantum_macs_per_pixel(n_qubits: int) -> int:
-    """Real multiply-accumulates per pixel of a :class:`QuantumLayer`'s dense simulation (4 per complex MAC)."""
+def quantum_macs_per_pixel(planes: int, channels: int, n_qubits: int) -> int:
+    """Real multiply-accumulates per pixel of a :class:`QuantumBranch`: its input and gain maps
+    and the dense simulation (4 per complex MAC)."""
     dim = 2**n_qubits
-    return 4 * dim * dim + 4 * dim * n_qubits
+    return planes * n_qubits + 4 * dim * dim + 4 * dim * n_qubits + n_qubits * channels
 
 
 class Synthesis(nn.Module):
     """Upsampled latents ``(1, P, H, W)`` -> image ``(1, C, H, W)`` (values about ``[0, 1]``).
 
     A linear 1x1 conv ``P -> C`` plus a nonlinear branch (1x1 conv ``P -> hidden``, GELU,
-    optionally a :class:`QuantumLayer` whose outputs are added to the first ``n_qubits``
-    hidden features, 1x1 conv ``hidden -> C``), then two residual 3x3 convs ``C -> C``.
-    The branch's output layer and the residual convs start at zero.
+    1x1 conv ``hidden -> C``), optionally plus a :class:`QuantumBranch` ``P -> C``, then two
+    residual 3x3 convs ``C -> C``. The branches' output layers and the residual convs start
+    at zero.
     """
 
     def __init__(self, planes: int, hidden: int, channels: int, quantum_qubits: int = 0) -> None:
@@ -219,7 +229,7 @@ class Synthesis(nn.Module):
         self.inp = nn.Conv2d(planes, hidden, 1)
         self.proj = nn.Conv2d(hidden, channels, 1)
         self.refine = nn.ModuleList([nn.Conv2d(channels, channels, 3, padding=1, padding_mode="replicate") for _ in range(2)])
-        self.quantum = QuantumLayer(quantum_qubits) if quantum_qubits else None
+        self.quantum = QuantumBranch(planes, channels, quantum_qubits) if quantum_qubits else None
         with torch.no_grad():
             self.linear.bias.fill_(0.5)
             for conv in (self.proj, *self.refine):
@@ -231,17 +241,15 @@ class Synthesis(nn.Module):
         # the branch's input together), the 3x3 ones channels-last: both much faster on CPU.
         _, planes, height, width = z.shape
         channels = self.linear.out_channels
+        flat = z.reshape(planes, -1)
         weight = torch.cat([self.linear.weight, self.inp.weight])[:, :, 0, 0]
-        y = torch.addmm(torch.cat([self.linear.bias, self.inp.bias])[:, None], weight, z.reshape(planes, -1))
+        y = torch.addmm(torch.cat([self.linear.bias, self.inp.bias])[:, None], weight, flat)
         # split, not two slices: its backward concatenates the two gradients instead of
         # writing each into a zeroed copy of y
         linear, h = y.split([channels, self.inp.out_channels])
-        h = F.gelu(h)
+        x = linear + torch.addmm(self.proj.bias[:, None], self.proj.weight[:, :, 0, 0], F.gelu(h))
         if self.quantum is not None:
-            n = self.quantum.n_qubits
-            q = self.quantum(h[:n].T).T.to(h.dtype)
-            h = torch.cat([h[:n] + q, h[n:]])
-        x = linear + torch.addmm(self.proj.bias[:, None], self.proj.weight[:, :, 0, 0], h)
+            x = x + self.quantum(flat)
         x = x.reshape(1, channels, height, width).contiguous(memory_format=torch.channels_last)
         for conv in self.refine:
             x = x + conv(x)
@@ -251,7 +259,7 @@ class Synthesis(nn.Module):
 def synthesis_macs_per_pixel(planes: int, hidden: int, channels: int, quantum_qubits: int) -> int:
     """Multiply-accumulates per pixel of a :class:`Synthesis` (its quantum layer's simulation included)."""
     classical = planes * channels + planes * hidden + hidden * channels + 2 * 9 * channels * channels
-    return classical + (quantum_macs_per_pixel(quantum_qubits) if quantum_qubits else 0)
+    return classical + (quantum_macs_per_pixel(planes, channels, quantum_qubits) if quantum_qubits else 0)
 
 
 UPSAMPLING_TAPS = (-0.0234375, -0.0703125, 0.2265625, 0.8671875, 0.8671875, 0.2265625, -0.0703125, -0.0234375)
@@ -355,7 +363,7 @@ class GridModel(nn.Module):
         levels: number of resolutions (full down to ``1 / 2**(levels - 1)``).
         hidden: synthesis width.
         context_hidden, context_layers: context-model width and depth.
-        quantum_qubits: qubits of the synthesis' quantum layer (0: none).
+        quantum_qubits: qubits of the synthesis' quantum branch (0: none).
 
     ``forward(mode)`` returns ``(bits, image)``: the estimated rate of the latents in bits
     (a scalar) and the synthesized ``(1, C, H, W)`` image. ``mode`` is ``"noise"`` (additive

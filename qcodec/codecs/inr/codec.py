@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from qcodec.codecs.base import Codec, EncodeResult, ProgressCallback, check_number, fitting_steps, resolve_device
+from qcodec.codecs.base import Codec, EncodeResult, ProgressCallback, check_number, effort_text, fitting_steps, resolve_device
 from qcodec.codecs.budget import DecodeCost
 from qcodec.codecs.inr.coords import TileGrid, pixel_grid
 from qcodec.codecs.inr.cost import NetworkCost
@@ -60,7 +60,7 @@ COMMON_OPTIONS = {
     "preset": "named architecture size",
     "bpp": "target bits per pixel; picks the architecture predicted closest",
     "steps": "optimizer steps of fitting",
-    "effort": "1 (fastest) .. 5: scales the default fitting steps by 1/4, 1/2, 1, 2.5 or 6.25",
+    "effort": f"1 (fastest) .. 5, {effort_text()}",
     "lr": "peak learning rate",
     "bits": "weight quantization bit depth (2-16)",
     "qat_steps": "quantization-aware fine-tuning steps",

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from conftest import SAMPLES, gradient_image
 from qcodec import api
 from qcodec.cli.app import app
-from qcodec.codecs.grid.codec import KODAK_LAMBDA_BPP, OVERHEAD_BYTES, QUALITY_LAMBDAS, GridArch, lambda_for_bpp
+from qcodec.codecs.grid.codec import KODAK_LAMBDA_BPP, OVERHEAD_BYTES, QUALITY_LAMBDAS, QUANTUM_BRANCH, GridArch, lambda_for_bpp
 from qcodec.codecs.grid.fit import GridFitConfig, RateControl, fit_grid, rd_loss, softround, training_latents
 from qcodec.codecs.grid.laplace import (
     LOG_SCALE_MIN,
@@ -55,6 +55,8 @@ from qcodec.coding.bitstream import ByteReader, pack, unpack
 from qcodec.coding.entropy import ans_decoder
 from qcodec.data.image_io import Image
 from qcodec.errors import BitstreamError, InvalidInputError
+from qcodec.quantum import Expval
+from qcodec.quantum.pennylane_backend import PennyLaneSimulator
 from qcodec.threads import torch_threads
 
 FAST_GRID = {"steps": 25}
@@ -223,11 +225,13 @@ def test_context_model_and_synthesis_equal_their_layers_applied_as_convolutions(
         for conv in (synthesis.proj, *synthesis.refine):
             torch.nn.init.normal_(conv.weight, std=0.3)
         z = torch.randn(1, 4, 6, 9)
-        hidden = torch.nn.functional.gelu(synthesis.inp(z))
+        expected = synthesis.linear(z) + synthesis.proj(torch.nn.functional.gelu(synthesis.inp(z)))
         if qubits:
-            q = synthesis.quantum(hidden[0, :qubits].reshape(qubits, -1).T).T.reshape(1, qubits, 6, 9)
-            hidden = torch.cat([hidden[:, :qubits] + q, hidden[:, qubits:]], dim=1)
-        expected = synthesis.linear(z) + synthesis.proj(hidden)
+            branch = synthesis.quantum
+            torch.nn.init.normal_(branch.gain, std=0.3)
+            angles = branch.inp(z)[0].reshape(qubits, -1).T
+            readout = branch.simulator(branch.theta, angles).T.reshape(1, qubits, 6, 9)
+            expected = expected + torch.nn.functional.conv2d(readout, branch.gain[:, :, None, None])
         for conv in synthesis.refine:
             expected = expected + conv(expected)
         assert torch.allclose(synthesis(z), expected, atol=1e-5)
@@ -484,9 +488,39 @@ def test_higher_lambda_spends_more_bits():
 def test_quantum_synthesis_codes_and_decodes():
     image = gradient_image(10, 12, 3)
     result = api.encode(image, "grid", {"steps": 10, "quantum_synthesis": True})
-    arch = GridArch.read(ByteReader(unpack(result.data).sections[1], "model section"))
-    assert arch.quantum_qubits == 4
+    section = unpack(result.data).sections[1]
+    assert section[4] == QUANTUM_BRANCH | 4
+    assert GridArch.read(ByteReader(section, "model section")).quantum_qubits == 4
     assert np.array_equal(api.decode(result.data), result.reconstruction)
+    # the quantum layer that the branch replaced (byte 4 without the flag) is refused by name
+    container = unpack(result.data)
+    container.sections[1] = section[:4] + bytes([4])
+    with pytest.raises(BitstreamError, match="old quantum synthesis layer"):
+        api.decode(pack(container))
+    container.sections[1] = section[:4] + bytes([QUANTUM_BRANCH | 1])
+    with pytest.raises(BitstreamError, match="at least 2 qubits"):
+        api.decode(pack(container))
+
+
+def test_quantum_branch_starts_switched_off_and_its_circuit_matches_pennylane():
+    """A fresh branch adds exactly zero (gain 0), yet its gain gets a gradient, so fitting can
+    turn it on; its circuit is the one PennyLane runs."""
+    torch.manual_seed(0)
+    synthesis = GridModel(6, 9, 3, levels=2, quantum_qubits=4).synthesis
+    for conv in (synthesis.proj, *synthesis.refine):
+        torch.nn.init.normal_(conv.weight, std=0.3)
+    z = torch.randn(1, 4, 6, 9)
+    with_branch = synthesis(z)
+    branch, synthesis.quantum = synthesis.quantum, None
+    assert torch.equal(with_branch, synthesis(z))
+    synthesis.quantum = branch
+    synthesis(z).square().sum().backward()
+    assert branch.gain.grad.abs().min() > 0
+    angles = torch.rand(5, 4, dtype=torch.float64)
+    theta = branch.theta.detach().double()
+    ours = branch.simulator(theta, angles)
+    reference = PennyLaneSimulator(branch.circuit, Expval("Z"))(theta, angles)
+    torch.testing.assert_close(ours, reference.to(ours.dtype), atol=1e-6, rtol=0)
 
 
 @pytest.mark.parametrize(
