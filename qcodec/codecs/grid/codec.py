@@ -102,15 +102,17 @@ class GridArch:
         values = {name: reader.u8() for name in cls.LIMITS}
         reader.expect_end()
         quantum = values["quantum_qubits"]
-        if 2 <= quantum <= 8:
-            raise BitstreamError(
-                "grid stream uses the old quantum synthesis layer, which the residual quantum branch "
-                "replaced: this qcodec cannot decode it (re-encode the image with --quantum-synthesis)"
-            )
         if quantum & QUANTUM_BRANCH:
             values["quantum_qubits"] = quantum & ~QUANTUM_BRANCH
             if values["quantum_qubits"] < 2:
                 raise BitstreamError("grid model section: a quantum branch needs at least 2 qubits")
+        elif 2 <= quantum <= 8:
+            raise BitstreamError(
+                "grid stream uses the old quantum synthesis layer, which the residual quantum branch "
+                "replaced: this qcodec cannot decode it (re-encode the image with --quantum-synthesis)"
+            )
+        elif quantum:
+            raise BitstreamError(f"grid model section: quantum = {quantum} is neither 0 nor a quantum branch")
         for name, (low, high) in cls.LIMITS.items():
             if not low <= values[name] <= high:
                 raise BitstreamError(f"grid model section: {name} = {values[name]} is out of range")

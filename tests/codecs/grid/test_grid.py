@@ -500,6 +500,9 @@ def test_quantum_synthesis_codes_and_decodes():
     container.sections[1] = section[:4] + bytes([QUANTUM_BRANCH | 1])
     with pytest.raises(BitstreamError, match="at least 2 qubits"):
         api.decode(pack(container))
+    container.sections[1] = section[:4] + bytes([1])
+    with pytest.raises(BitstreamError, match="neither 0 nor a quantum branch"):
+        api.decode(pack(container))
 
 
 def test_quantum_branch_starts_switched_off_and_its_circuit_matches_pennylane():
