@@ -188,7 +188,7 @@ class GridCodec(Codec):
         return list(QUALITY_LAMBDAS)
 
     def fingerprint(self) -> str:
-        return f"context prior {prior_checksum()}, --bpp by rate control, rate-distortion weight depths, Gaussian relaxation, SOAP for the networks"
+        return f"context prior {prior_checksum()}, --bpp by rate control, rate-distortion weight depths, Gaussian relaxation, SOAP for the networks, frozen latents in the last 5 %"
 
     def settings(self, options: Mapping[str, Any], image: Image) -> tuple[GridArch, GridFitConfig]:
         """Validate ``options`` and resolve the architecture and fitting configuration for ``image``.

@@ -411,6 +411,27 @@ def test_gradient_clipping_holds_back_the_networks_not_the_latents():
     assert moved[1e-12]["latents."] > 0.5 * moved[0.1]["latents."]
 
 
+def test_final_phase_freezes_the_rounded_latents_and_trains_the_networks():
+    """In the last ``ste_fraction`` of the steps the latents stay at their rounded values (only
+    the networks move), so the rate cannot drift off the target there; the straight-through
+    alternative does move them."""
+    target = _parrots(16, 20)
+    for freeze in (True, False):
+        torch.manual_seed(0)
+        model = GridModel(16, 20, levels=3)
+        seen = {}
+
+        def record(p, model=model, seen=seen):
+            if p.step == 10:  # the soft phase ends after step 10 of 20
+                seen["latents"] = [g.detach().clone() for g in model.latents]
+                seen["synthesis"] = model.synthesis.inp.weight.detach().clone()
+
+        fit_grid(model, target, GridFitConfig(lmbda=0.01, steps=20, ste_fraction=0.5, freeze_latents=freeze), progress=record)
+        same = all(torch.equal(a, b) for a, b in zip(seen["latents"], model.latents))
+        assert same == freeze
+        assert not torch.equal(seen["synthesis"], model.synthesis.inp.weight)
+
+
 def _parrots(height: int, width: int) -> torch.Tensor:
     pixels = np.array(PILImage.open(SAMPLES / "parrots.png").convert("RGB"))[:height, :width]
     return torch.from_numpy(pixels.copy()).permute(2, 0, 1)[None].float() / 255
