@@ -89,7 +89,7 @@ class GridFitConfig:
             train only the networks (Cool-chic 5.0.1's last phase), instead of moving them with
             a straight-through gradient.
         temperatures: soft-rounding temperature at the first step and at the start of the
-            straight-through phase (linear in between).
+            final phase (linear in between).
         noise_stds: standard deviation of the Gaussian noise over the same span (in
             quantization steps).
         clip_norm: largest gradient norm of the context model and synthesis together (their
