@@ -16,9 +16,8 @@ deviation narrows from 0.22 to 0.15, soft-rounded again. For the last ``ste_frac
 latents are rounded and frozen and only the networks train (Cool-chic 5.0.1's last phase):
 moving them with a straight-through gradient instead let them drift off zero, where the
 rounded rate has no gradient, and raised a Kodak image's rate by up to 20 % in those steps
-(``docs/grid.md``). On Kodak crops the Gaussian schedule
-cut the rate-distortion cost by 4 % against C3's Kumaraswamy noise, which had cut it by 4-5 %
-against plain uniform noise (``docs/grid.md``).
+(``docs/grid.md``). On Kodak crops the Gaussian schedule cut the rate-distortion cost by 4 %
+against C3's Kumaraswamy noise, which had cut it by 4-5 % against plain uniform noise.
 
 With a :class:`RateControl` the fit aims at a rate instead of a fixed lambda: lambda is
 steered during the fit, a feedback loop on the rate of the rounded latents.
@@ -217,10 +216,10 @@ def _train(model: GridModel, target: torch.Tensor, config: GridFitConfig, progre
             group["lr"] = peak * cosine_factor(step, config.steps, config.final_lr_ratio)
         if step < ste_from:
             grids = training_latents(model, step / ste_from, config)
-        elif config.freeze_latents:
-            grids = [g.detach() for g in model.quantized_latents("round")]
-        else:
+        elif not config.freeze_latents:
             grids = model.quantized_latents("ste")
+        elif step == ste_from:  # rounded once: the latents do not change from here on
+            grids = [g.detach() for g in model.quantized_latents("round")]
         bits, image = model.rate_bits(grids), model.synthesize(grids)
         loss, mse = rd_loss(bits, image, target, lmbda)
         for optimizer in optimizers:
