@@ -220,7 +220,9 @@ def _train(model: GridModel, target: torch.Tensor, config: GridFitConfig, progre
             grids = model.quantized_latents("ste")
         elif step == ste_from:  # rounded once: the latents do not change from here on
             grids = [g.detach() for g in model.quantized_latents("round")]
-        bits, image = model.rate_bits(grids), model.synthesize(grids)
+        if step <= ste_from or not config.freeze_latents:  # frozen latents are upsampled once too
+            planes = model.upsampled(grids)
+        bits, image = model.rate_bits(grids), model.synthesis(planes)
         loss, mse = rd_loss(bits, image, target, lmbda)
         for optimizer in optimizers:
             optimizer.zero_grad(set_to_none=True)
