@@ -3,11 +3,11 @@
 A fitting step of ``--model grid`` is a forward and backward pass of three parts over the
 whole image: the context model's rate of every latent plane, the upsampling of the planes
 to full resolution, and the synthesis. :mod:`qcodec.codecs.grid.network` writes them for CPU speed
-(the planes of a level and the four phases in one channels-last context convolution with
-per-phase masked weights, 1x1 layers as matrix products, polyphase depthwise upsampling).
-The reference here is a copy of the same model, with the same weights, whose rate runs
-plane by plane and phase by phase on the decoder's inputs and whose context model and
-synthesis call their ``nn.Conv2d`` layers the textbook way (NCHW), and whose upsampling is a
+(the planes of a level in one channels-last convolution over the plane and its coarse
+context, hidden layers as matrix products, polyphase depthwise upsampling). The reference
+here is a copy of the same model, with the same weights, whose rate runs plane by plane as
+two NCHW convolutions (the causal 7x7 and the coarse 3x3) and 1x1 convolutions, whose
+synthesis calls its ``nn.Conv2d`` layers the textbook way (NCHW), and whose upsampling is a
 stride-2 transposed convolution; both are timed in this process and must agree (the script
 checks it before timing).
 
@@ -35,33 +35,38 @@ import torch.nn.functional as F
 
 from qcodec.codecs.grid.laplace import LOG_SCALE_MIN, VALUE_MAX
 from qcodec.codecs.grid.network import (
+    CAUSAL_OFFSETS,
+    CONTEXT_RADIUS,
     LOG_SCALE_MAX,
-    PHASES,
     UPSAMPLING_TAPS,
     GridModel,
     Synthesis,
+    coarse_context,
     coarse_of,
     laplace_bits,
-    phase_context,
-    phase_split,
 )
-from qcodec.codecs.grid.prior import start_context_
 from qcodec.codecs.soap import SOAP
 
 
 class TextbookGrid(GridModel):
     def rate_bits(self, grids: list[torch.Tensor]) -> torch.Tensor:
-        """Plane by plane, each phase's decoder inputs through the context model's layers in NCHW."""
+        """Plane by plane: the causal 7x7 and the coarse 3x3 as NCHW convolutions, then 1x1 convolutions."""
         context, bits = self.context, grids[0].new_zeros(())
+        size = 2 * CONTEXT_RADIUS + 1
+        causal = context.spatial.new_zeros(context.hidden, size * size)
+        causal[:, [(dr + CONTEXT_RADIUS) * size + dc + CONTEXT_RADIUS for dr, dc in CAUSAL_OFFSETS]] = context.spatial
+        around = context.coarse.view(context.hidden, 1, 3, 3)
         for index, grid in enumerate(grids):
-            phases = phase_split(grid)
-            inputs = torch.stack([phase_context(phases, coarse_of(grids, self.coarse, index), p) for p in range(PHASES)])
-            h = F.relu(context.first(inputs) + context.phase_bias[:, :, None, None])
+            coarse = coarse_of(grids, self.coarse, index)
+            plane = grid[None, None]
+            h = F.conv2d(plane, causal.view(context.hidden, 1, size, size), padding=CONTEXT_RADIUS)
+            h = h + F.conv2d(coarse_context(None if coarse is None else coarse[None], grid[None])[None], around, padding=1)
+            h = F.relu(h + context.bias[:, None, None])
             for layer in context.mlp:
-                h = F.relu(layer(h))
-            out = context.out(h)
+                h = F.relu(F.conv2d(h, layer.weight[:, :, None, None], layer.bias))
+            out = F.conv2d(h, context.out.weight[:, :, None, None], context.out.bias)
             mu, log_scale = out[:, 0].clamp(-VALUE_MAX, VALUE_MAX), out[:, 1].clamp(LOG_SCALE_MIN, LOG_SCALE_MAX)
-            bits = bits + laplace_bits(phases, mu, log_scale).sum()
+            bits = bits + laplace_bits(plane[:, 0], mu, log_scale).sum()
         return bits
 
 
@@ -120,7 +125,6 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = GridModel(height, width, 3)
-    start_context_(model)
     with torch.no_grad():
         for grid in model.latents:
             grid.normal_(0.0, 2.0)

@@ -1,4 +1,4 @@
-"""``qcodec train ae`` and ``qcodec train grid-context``: train what qcodec ships on a folder of images."""
+"""``qcodec train ae``: train what qcodec ships on a folder of images."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ import typer
 from qcodec.cli.console import interactive, phase_progress, report_console, user_errors
 from qcodec.codecs.ae.training import TrainConfig, TrainProgress, train_autoencoder
 from qcodec.codecs.ae.zoo import load_model_file, save_model_file
-from qcodec.codecs.grid.prior import PriorConfig, pick_training_images, prior_recipe, save_context_prior, train_context_prior
 from qcodec.errors import InvalidInputError
 
-train_app = typer.Typer(help="Train the learned models qcodec ships (the autoencoder codec's quality levels, the grid codec's context prior).", no_args_is_help=True)
+train_app = typer.Typer(help="Train the learned models qcodec ships (the autoencoder codec's quality levels).", no_args_is_help=True)
 
 DEFAULTS = TrainConfig()
 
@@ -80,47 +79,3 @@ def train_ae(
         console.print_json(json.dumps(report_dict))
     else:
         console.print(f"{out}: quality {quality}, lambda {lmbda:g}, {steps} steps, {report_dict['seconds']:.0f} s", highlight=False)
-
-
-PRIOR_DEFAULTS = PriorConfig()
-
-
-@train_app.command("grid-context")
-def train_grid_context(
-    data: Annotated[Path, typer.Option(help="Folder of training images (e.g. BSDS300's training images). Never Kodak: it is the test set.")],
-    out: Annotated[Path, typer.Option(help="Prior file to write (the bundled one is qcodec/codecs/grid/weights/grid-context.pt).")],
-    images: Annotated[int, typer.Option(help="Training images to fit in turn, picked at random with --seed.")] = PRIOR_DEFAULTS.images,
-    lmbda: Annotated[float, typer.Option("--lambda", help="Rate-distortion lambda of the fits.")] = PRIOR_DEFAULTS.lmbda,
-    steps: Annotated[int, typer.Option(help="Grid-codec fitting steps per image.")] = PRIOR_DEFAULTS.fit_steps,
-    seed: Annotated[int, typer.Option(help="Seed of the image pick, the first context model and the fits.")] = PRIOR_DEFAULTS.seed,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show progress even when not on a terminal.")] = False,
-) -> None:
-    """Train the grid codec's context prior: the context model that fitting starts from.
-
-    Fits the grid codec to each training image in turn, each fit starting from the previous one's context model, and keeps the last one. The encoder starts from it instead of a random initialisation; streams do not depend on it. See docs/grid.md for the measured effect and the command that made the bundled file.
-
-    Example:
-
-      qcodec train grid-context --data ../shared/datasets/bsds300-train --out grid-context.pt
-    """
-    with user_errors():
-        for name, value in (("--images", images), ("--steps", steps)):
-            if value < 1:
-                raise InvalidInputError(f"{name} must be at least 1, got {value}")
-        if not lmbda > 0:
-            raise InvalidInputError(f"--lambda must be positive, got {lmbda}")
-        if not out.parent.is_dir():
-            raise InvalidInputError(f"output folder {out.parent} does not exist")
-        config = PriorConfig(images=images, lmbda=lmbda, fit_steps=steps, seed=seed)
-        names, tensors = pick_training_images(data, images, seed)
-        start = time.perf_counter()
-        with phase_progress(interactive(verbose)) as update:
-            context = train_context_prior(tensors, config, update)
-        save_context_prior(context, out, prior_recipe(config, data, names))
-    report_dict = {"out": str(out), "images": names, "seconds": time.perf_counter() - start}
-    console = report_console("")
-    if json_out:
-        console.print_json(json.dumps(report_dict))
-    else:
-        console.print(f"{out}: context prior from {len(names)} images, {report_dict['seconds']:.0f} s", highlight=False)

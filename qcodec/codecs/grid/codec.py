@@ -4,15 +4,15 @@
 
     image --fit (qcodec.codecs.grid.fit)--> GridModel: latent grids + context model + synthesis
           decoder weights --quantize + entropy-code (qcodec.coding.tensor_codec)--> sections 2, 3
-          latents --round--> ANS under the fixed-point context model (qcodec.codecs.grid.latent_coding) --> section 4
+          latents --round--> rANS under the fixed-point context model (qcodec.codecs.grid.latent_coding) --> section 4
     .qic sections:
-        1 model    architecture: levels, synthesis width, context width and depth, quantum qubits (u8 each)
+        1 model    architecture: levels, synthesis width, context width and depth, quantum qubits,
+                   latent coding (u8 each)
         2 tensors  per-tensor quantization and entropy-model parameters of the decoder weights
         3 payload  ANS words of the decoder weights
-        4 latents  ANS words of the latent grids (coarsest first, 4 phases each)
+        4 latents  rANS words of the latent grids (coarsest first, each in raster order)
 
-Fitting starts the context model from the bundled prior (:mod:`qcodec.codecs.grid.prior`), an
-encoder-side choice that streams do not record. Decoding rebuilds the decoder from sections
+Decoding rebuilds the decoder from sections
 1-3, decodes the latents with the fixed-point context model (bit-exact on any machine), then
 runs upsampling and synthesis on one CPU thread, so the image is the same whatever the
 caller's thread count. The encoder builds its reported reconstruction with the same
@@ -45,7 +45,6 @@ from qcodec.codecs.budget import DecodeCost
 from qcodec.codecs.grid.fit import GridFitConfig, RateControl, fit_grid, rd_loss
 from qcodec.codecs.grid.latent_coding import FixedPointContext, decode_latents, encode_latents
 from qcodec.codecs.grid.network import ContextModel, GridModel, Synthesis, decode_macs_per_pixel, grid_sizes, plane_layout
-from qcodec.codecs.grid.prior import prior_checksum, start_context_
 from qcodec.coding.bitstream import ByteReader, ByteWriter, Container
 from qcodec.coding.quantize import choose_bits
 from qcodec.coding.tensor_codec import EncodedTensors, decode_tensors, encode_tensors
@@ -75,6 +74,10 @@ MIN_LATENT_SHARE = 0.2
 """Smallest share of a ``--bpp`` target left to the latents; below it the target is refused."""
 
 
+RASTER_CODING = 1
+"""The model section's last byte: latents coded in raster order (:mod:`qcodec.codecs.grid.latent_coding`).
+Streams of qcodec 0.1.0 before it end the section one byte earlier (four-phase coding)."""
+
 QUANTUM_BRANCH = 0x80
 """Flag of the model section's quantum byte: ``0x80 | n`` is a :class:`~qcodec.codecs.grid.network.QuantumBranch`
 of ``n`` qubits. Values ``2 .. 8`` without it were the quantum layer that the branch replaced."""
@@ -96,11 +99,11 @@ class GridArch:
         for name in self.LIMITS:
             value = getattr(self, name)
             writer.u8(QUANTUM_BRANCH | value if name == "quantum_qubits" and value else value)
+        writer.u8(RASTER_CODING)
 
     @classmethod
     def read(cls, reader: ByteReader) -> GridArch:
         values = {name: reader.u8() for name in cls.LIMITS}
-        reader.expect_end()
         quantum = values["quantum_qubits"]
         if quantum & QUANTUM_BRANCH:
             values["quantum_qubits"] = quantum & ~QUANTUM_BRANCH
@@ -113,6 +116,15 @@ class GridArch:
             )
         elif quantum:
             raise BitstreamError(f"grid model section: quantum = {quantum} is neither 0 nor a quantum branch")
+        if not reader.remaining:
+            raise BitstreamError(
+                "grid stream uses the four-phase latent coding of an earlier qcodec, which raster-order "
+                "coding replaced: this qcodec cannot decode it (re-encode the image)"
+            )
+        coding = reader.u8()
+        reader.expect_end()
+        if coding != RASTER_CODING:
+            raise BitstreamError(f"grid model section: latent coding {coding} is unknown (this qcodec codes {RASTER_CODING})")
         for name, (low, high) in cls.LIMITS.items():
             if not low <= values[name] <= high:
                 raise BitstreamError(f"grid model section: {name} = {values[name]} is out of range")
@@ -188,7 +200,7 @@ class GridCodec(Codec):
         return list(QUALITY_LAMBDAS)
 
     def fingerprint(self) -> str:
-        return f"context prior {prior_checksum()}, --bpp by rate control, rate-distortion weight depths, Gaussian relaxation, SOAP for the networks, frozen latents in the last 5 %"
+        return "raster-order context model, --bpp by rate control, rate-distortion weight depths, Gaussian relaxation, SOAP for the networks, frozen latents in the last 5 %"
 
     def settings(self, options: Mapping[str, Any], image: Image) -> tuple[GridArch, GridFitConfig]:
         """Validate ``options`` and resolve the architecture and fitting configuration for ``image``.
@@ -231,7 +243,6 @@ class GridCodec(Codec):
         start = time.perf_counter()
         torch.manual_seed(seed)
         model = arch.build(image.height, image.width, image.channels)
-        start_context_(model)
         model = model.to(device)
         target = image_tensor(image).to(device)
         lmbda = fit_grid(model, target, config, seed=seed, progress=progress)

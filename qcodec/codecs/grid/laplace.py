@@ -1,7 +1,7 @@
 """Entropy coding under a fixed table of quantized Laplace distributions, identical on every machine.
 
 A context model predicts, per symbol, a Laplace location ``mu`` and log-scale; the grid codec
-quantizes both to a *row* of a fixed table (:func:`row_of`) before coding, so the coding
+quantizes both to a *row* of a fixed table before coding, so the coding
 model never depends on floating-point details:
 
 - location: ``mu`` rounded to ``1/MU_STEPS``, split into an integer ``base`` and a fraction
@@ -15,8 +15,9 @@ frequencies summing to ``2**PRECISION`` with every residual at least 1. The tabl
 computed with Python's :mod:`decimal` (software arithmetic, the same on every platform) and
 Python integers only, so encoder and decoder build bit-identical coding models.
 
-Symbols are coded in *groups*: within one call, symbols are stably sorted by row and each
-row's symbols are coded as one run (:func:`encode_groups` / :func:`decode_groups`).
+The coder (:mod:`qcodec.codecs.grid.latent_coding`) maps a context model's output to a row
+and a base as :mod:`qcodec.codecs.grid.latent_kernels` defines it, and codes the residual
+under that row's frequencies (:func:`cdf_table`).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from __future__ import annotations
 from decimal import Context, Decimal
 from functools import lru_cache
 
-import constriction
 import numpy as np
+
+from qcodec.coding.rans import PRECISION
 
 MU_STEPS = 8
 """Location resolution: ``mu`` is rounded to multiples of ``1/MU_STEPS``."""
@@ -45,8 +47,6 @@ VALUE_MAX = 127
 RESIDUAL_MAX = 2 * VALUE_MAX
 """Residuals ``value - base`` lie in ``[-RESIDUAL_MAX, RESIDUAL_MAX]``."""
 
-PRECISION = 24
-"""Frequencies of a row sum to ``2**PRECISION`` (constriction's default ANS precision)."""
 
 ROWS = MU_STEPS * SCALES
 
@@ -107,58 +107,14 @@ def row_frequencies(row: int) -> np.ndarray:
     return np.array(freqs, dtype=np.int64)
 
 
-@lru_cache(maxsize=ROWS)
-def _model(row: int):  # noqa: ANN202 - constriction's model type
-    return constriction.stream.model.Categorical(row_frequencies(row).astype(np.float64), perfect=False)
+@lru_cache(maxsize=1)
+def cdf_table() -> np.ndarray:
+    """Cumulative frequencies of every row: ``int64 (ROWS, 2 * RESIDUAL_MAX + 2)``, row ``r`` from 0 to ``2**PRECISION``.
 
-
-def row_of(mu_eighths: np.ndarray, scale_bin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Table rows and integer bases of quantized parameters.
-
-    Args:
-        mu_eighths: ``int64`` locations in units of ``1/MU_STEPS`` (clamped here to the value range).
-        scale_bin: ``int64`` scale bins (clamped here to ``0 .. SCALES - 1``).
-
-    Returns:
-        ``(rows, bases)``, both ``int64`` of the same shape.
+    Residual ``t`` of row ``r`` occupies ``[cdf[r, t + RESIDUAL_MAX], cdf[r, t + RESIDUAL_MAX + 1])``.
     """
-    mu_eighths = np.clip(mu_eighths, -VALUE_MAX * MU_STEPS, VALUE_MAX * MU_STEPS)
-    bases = np.floor_divide(mu_eighths, MU_STEPS)
-    fractions = mu_eighths - bases * MU_STEPS
-    return fractions * SCALES + np.clip(scale_bin, 0, SCALES - 1), bases
-
-
-def group_order(rows: np.ndarray) -> np.ndarray:
-    """Coding order of symbols with table rows ``rows``: a stable sort by row."""
-    return np.argsort(rows, kind="stable")
-
-
-def _runs(sorted_rows: np.ndarray) -> list[tuple[int, int]]:
-    """``(start, end)`` of each run of equal values in ``sorted_rows`` (non-empty)."""
-    starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
-    return list(zip(starts.tolist(), np.r_[starts[1:], sorted_rows.size].tolist()))
-
-
-def encode_groups(coder: constriction.stream.stack.AnsCoder, residuals: np.ndarray, rows: np.ndarray) -> None:
-    """Push one call's symbols onto ``coder`` (an ANS stack: calls are pushed last-decoded first).
-
-    ``residuals`` (values minus bases) must lie in ``[-RESIDUAL_MAX, RESIDUAL_MAX]``.
-    """
-    if rows.size == 0:
-        return
-    order = group_order(rows)
-    rows, symbols = rows[order], (residuals[order] + RESIDUAL_MAX).astype(np.int32)
-    for start, end in reversed(_runs(rows)):
-        coder.encode_reverse(symbols[start:end], _model(int(rows[start])))
-
-
-def decode_groups(coder: constriction.stream.stack.AnsCoder, rows: np.ndarray) -> np.ndarray:
-    """Pop the residuals of one :func:`encode_groups` call with the same ``rows`` (``int64``, same shape)."""
-    out = np.empty(rows.size, dtype=np.int64)
-    if rows.size == 0:
-        return out
-    order = group_order(rows)
-    sorted_rows = rows[order]
-    for start, end in _runs(sorted_rows):
-        out[order[start:end]] = np.asarray(coder.decode(_model(int(sorted_rows[start])), end - start)) - RESIDUAL_MAX
-    return out
+    table = np.zeros((ROWS, 2 * RESIDUAL_MAX + 2), dtype=np.int64)
+    for row in range(ROWS):
+        np.cumsum(row_frequencies(row), out=table[row, 1:])
+    table.flags.writeable = False
+    return table

@@ -8,10 +8,10 @@
         --synthesis: linear 1x1 conv P->C  +  [1x1 conv P->F, GELU, 1x1 conv F->C]  (+ quantum branch P->C)
                      then two residual 3x3 convs C->C--> image (1, C, H, W)
 
-    rate: each plane is coded phase by phase (see :func:`phase_split`) under a Laplace whose
-    location and log-scale come from the context model (:class:`ContextModel`) applied to
-    the already-decoded values: the co-located 3x3 of the same component one level coarser
-    and the earlier phases of the same plane.
+    rate: each plane is coded in raster order under a Laplace whose location and log-scale
+    come from the context model (:class:`ContextModel`) applied to what is already decoded:
+    the 24 causal neighbours in a 7x7 window of the same plane and the 3x3 around it of the
+    same component one level coarser, upsampled.
 
 The planes start as a Laplacian pyramid of the image in YCbCr, divided by a per-level step
 (:func:`pyramid_init_`), with the linear synthesis path set to invert it, so fitting starts
@@ -33,14 +33,17 @@ from torch import nn
 from qcodec.codecs.grid.laplace import LOG_SCALE_MIN, SCALES, SCALES_PER_UNIT, VALUE_MAX
 from qcodec.quantum import Circuit, Expval, TorchSimulator
 
-PHASES = 4
-"""Each grid is coded in 4 passes over its 2x2 polyphase components (see :func:`phase_split`)."""
+CONTEXT_RADIUS = 3
+"""The context model sees the causal neighbours within ``+-CONTEXT_RADIUS`` samples (a 7x7 window)."""
 
-PHASE_OFFSETS = ((0, 0), (1, 1), (0, 1), (1, 0))
-"""``(row, col)`` parity of the positions coded in phase 0, 1, 2, 3."""
+CAUSAL_OFFSETS = tuple(
+    (dr, dc) for dr in range(-CONTEXT_RADIUS, 1) for dc in range(-CONTEXT_RADIUS, CONTEXT_RADIUS + 1) if dr < 0 or dc < 0
+)
+"""``(row, col)`` offsets of the 24 decoded neighbours a latent's context holds: the three rows
+above within the window, and the three samples to its left (raster order)."""
 
-CONTEXT_INPUTS = PHASES
-"""Channels the context model sees: the coarser plane, then phases 0 .. 2 of the same plane."""
+COARSE_OFFSETS = tuple((dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1))
+"""``(row, col)`` offsets of the 3x3 of the upsampled coarser plane around a latent."""
 
 LOG_SCALE_MAX = LOG_SCALE_MIN + SCALES / SCALES_PER_UNIT
 """Upper end of the log-scale range the entropy coder's tables cover (natural log)."""
@@ -55,121 +58,93 @@ def grid_sizes(height: int, width: int, levels: int) -> list[tuple[int, int]]:
     return [(2 * math.ceil(height / 2 ** (k + 1)), 2 * math.ceil(width / 2 ** (k + 1))) for k in range(levels)]
 
 
-def phase_split(grid: torch.Tensor) -> torch.Tensor:
-    """The 4 polyphase components of ``grid (..., h, w)`` (even sides), in coding order: ``(..., 4, h/2, w/2)``."""
-    return torch.stack([grid[..., r::2, c::2] for r, c in PHASE_OFFSETS], dim=-3)
-
-
-def phase_merge(phases: torch.Tensor) -> torch.Tensor:
-    """Invert :func:`phase_split`: ``(..., 4, h/2, w/2) -> (..., h, w)``."""
-    *lead, _, h2, w2 = phases.shape
-    grid = phases.new_zeros(*lead, 2 * h2, 2 * w2)
-    for index, (r, c) in enumerate(PHASE_OFFSETS):
-        grid[..., r::2, c::2] = phases[..., index, :, :]
-    return grid
-
-
-def coarse_context(coarse: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
-    """The coarser plane cropped (or zero-extended) to ``like``'s ``(h2, w2)``, the size of one
-    phase, with ``like``'s dtype and device; zeros for the coarsest plane."""
-    h2, w2 = like.shape[-2:]
-    if coarse is None:
-        return like.new_zeros(h2, w2)
-    out = coarse[:h2, :w2]
-    if out.shape != (h2, w2):
-        out = F.pad(out, (0, w2 - out.shape[1], 0, h2 - out.shape[0]))
-    return out
-
-
 def coarse_of(grids: list[torch.Tensor], coarse: list[int | None], index: int) -> torch.Tensor | None:
     """The plane that gives plane ``index`` its coarse context (``coarse[index]``; None for the coarsest)."""
     link = coarse[index]
     return None if link is None else grids[link]
 
 
-def phase_context(phases: torch.Tensor, coarse: torch.Tensor | None, phase: int) -> torch.Tensor:
-    """Context-model input of phase ``phase``: ``(CONTEXT_INPUTS, h/2, w/2)``.
+def coarse_context(coarse: torch.Tensor | None, planes: torch.Tensor) -> torch.Tensor:
+    """The coarse context of ``planes (B, h, w)``: their coarser planes ``coarse (B, h', w')``
+    upsampled 2x (:func:`upsample2`) and cropped to ``(B, h, w)``; zeros for the coarsest planes
+    (``coarse`` None). Same dtype as ``planes``.
 
-    Channel 0 is the coarser grid (:func:`coarse_context`), channels ``1 + q`` the phase ``q``
-    components of ``phases (4, h/2, w/2)`` for ``q < phase`` and zeros for the others, so the
-    decoder can build it from what it has decoded.
+    For integer planes every value is a multiple of ``2**-14`` (the taps are multiples of
+    ``2**-7``), so in float64 the result is exact whatever the summation order.
     """
-    channels = [coarse_context(coarse, phases[0]).to(phases.dtype)]
-    channels += [phases[q] if q < phase else torch.zeros_like(phases[0]) for q in range(PHASES - 1)]
-    return torch.stack(channels)
+    height, width = planes.shape[-2:]
+    if coarse is None:
+        return torch.zeros_like(planes)
+    return upsample2(coarse[None].to(planes.dtype))[0, :, :height, :width]
 
 
-CODING_ORDER = tuple(2 * r + c for r, c in PHASE_OFFSETS)
-"""Index of phase ``p``'s parity ``(r, c)`` in row-major parity order ``2 r + c``."""
+_KERNEL_ROWS, _KERNEL_COLS = CONTEXT_RADIUS + 2, 2 * CONTEXT_RADIUS + 1
+"""The first layer's convolution spans row offsets ``-3 .. 1`` (the neighbours above, the coarse
+3x3 below) and column offsets ``-3 .. 3``."""
 
 
-def phases_last(grids: torch.Tensor) -> torch.Tensor:
-    """:func:`phase_split` of ``grids (B, h, w)`` with the phase as the last axis: ``(B, h/2, w/2, 4)``."""
-    batch, h, w = grids.shape
-    parities = grids.reshape(batch, h // 2, 2, w // 2, 2).permute(0, 1, 3, 2, 4).reshape(batch, h // 2, w // 2, PHASES)
-    return parities[..., list(CODING_ORDER)]
-
-
-def all_phase_inputs(phases: torch.Tensor, coarse: torch.Tensor) -> torch.Tensor:
-    """The context-model input of every phase of a batch of planes at once: ``(B, CONTEXT_INPUTS, h/2, w/2)``.
-
-    ``phases`` is ``(B, h/2, w/2, 4)`` (:func:`phases_last`), ``coarse`` the planes' coarse
-    contexts ``(B, h/2, w/2)`` (:func:`coarse_context`). Channel 0 is the coarse context and
-    channel ``1 + q`` phase ``q``, for ``q < 3``; :class:`ContextModel` lets phase ``p`` see
-    channels ``c <= p`` only, so this equals :func:`phase_context` of each phase. The result
-    is channels-last in memory.
-    """
-    return torch.cat([coarse[..., None], phases[..., : PHASES - 1]], dim=-1).permute(0, 3, 1, 2)
+def _kernel_tap(channel: int, dr: int, dc: int) -> int:
+    """Flat index in a ``(2, 5, 7)`` kernel of input ``channel`` at offset ``(dr, dc)``."""
+    return (channel * _KERNEL_ROWS + dr + CONTEXT_RADIUS) * _KERNEL_COLS + dc + CONTEXT_RADIUS
 
 
 class ContextModel(nn.Module):
-    """Auto-regressive context model: per-position Laplace ``(mu, log_scale)`` from decoded neighbours.
+    """Auto-regressive context model in raster order: per latent, a Laplace ``(mu, log_scale)``
+    from the decoded latents before it.
 
-    For phase ``p``, a 3x3 convolution over the :func:`phase_context` of that phase (a 6x6
-    neighbourhood in the grid) whose channels ``c > p`` are zero, plus a learned bias per
-    phase, then ReLU MLP layers (1x1 convolutions in :attr:`mlp` and :attr:`out`).
+    The input of a latent at ``(r, c)``: its 24 causal neighbours in the same plane
+    (:data:`CAUSAL_OFFSETS`, zero outside the plane) and the 3x3 of the plane's coarse context
+    (:func:`coarse_context`, the coarser plane, decoded before this one) around ``(r, c)``. A
+    linear layer of these 33 values plus a bias, ReLU, ``layers - 1`` hidden linear layers with
+    ReLU, and a linear output layer.
 
-    :meth:`forward` evaluates all four phases at once from one input holding every channel
-    (the coarser plane and phases 0 .. 2): the first layer's weights are masked per phase
-    (channel ``c`` reaches phase ``p`` only if ``c <= p``), which computes exactly the
-    per-phase network above without building four zero-padded inputs.
+    :meth:`forward` evaluates every position at once: the first layer is one convolution over
+    ``[plane, coarse context]`` whose 5x7 kernels hold the 24 + 9 weights (the rest zero).
 
-    Shapes: ``(B, CONTEXT_INPUTS, h, w)`` -> ``(B, h * w, PHASES, 2)``: for each position
-    (row-major) and phase, the location and log-scale (natural log, clamped to
+    Shapes: ``planes (B, h, w)`` and ``coarse (B, h, w)`` -> ``(B, h * w, 2)``: per position
+    (row-major) the location and log-scale (natural log, clamped to
     ``[LOG_SCALE_MIN, LOG_SCALE_MAX]`` by the caller).
     """
 
     def __init__(self, hidden: int = 16, layers: int = 2) -> None:
         super().__init__()
         self.hidden = hidden
-        self.first = nn.Conv2d(CONTEXT_INPUTS, hidden, 3, padding=1, bias=False)
-        self.phase_bias = nn.Parameter(torch.zeros(PHASES, hidden))
-        self.mlp = nn.ModuleList([nn.Conv2d(hidden, hidden, 1) for _ in range(layers - 1)])
-        self.out = nn.Conv2d(hidden, 2, 1)
-        seen = torch.arange(CONTEXT_INPUTS)[None, :] <= torch.arange(PHASES)[:, None]
-        self.register_buffer("phase_mask", seen.float().view(PHASES, 1, CONTEXT_INPUTS, 1, 1), persistent=False)
+        inputs = len(CAUSAL_OFFSETS) + len(COARSE_OFFSETS)
+        bound = 0.5 / math.sqrt(inputs)
+        self.spatial = nn.Parameter(torch.empty(hidden, len(CAUSAL_OFFSETS)).uniform_(-bound, bound))
+        self.coarse = nn.Parameter(torch.empty(hidden, len(COARSE_OFFSETS)).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.zeros(hidden))
+        self.mlp = nn.ModuleList([nn.Linear(hidden, hidden) for _ in range(layers - 1)])
+        self.out = nn.Linear(hidden, 2)
+        taps = [_kernel_tap(0, dr, dc) for dr, dc in CAUSAL_OFFSETS] + [_kernel_tap(1, dr, dc) for dr, dc in COARSE_OFFSETS]
+        self.register_buffer("taps", torch.tensor(taps), persistent=False)
         with torch.no_grad():
-            self.first.weight.mul_(0.5)
             self.out.weight.mul_(0.1)
             self.out.bias.zero_()
 
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        # One channels-last 3x3 convolution for all phases (several times faster on CPU than
-        # NCHW with 4 input channels) leaves rows of PHASES x hidden features, so the 1x1
-        # layers are plain matrix products.
-        weight = (self.first.weight[None] * self.phase_mask).reshape(PHASES * self.hidden, CONTEXT_INPUTS, 3, 3)
-        h = F.conv2d(inputs.contiguous(memory_format=torch.channels_last), weight, padding=1)
+    def kernel(self) -> torch.Tensor:
+        """The first layer as convolution weights ``(hidden, 2, 5, 7)`` over ``[plane, coarse context]``:
+        kernel row ``i`` is row offset ``i - 3``, column ``j`` column offset ``j - 3``."""
+        weights = torch.cat([self.spatial, self.coarse], dim=1)
+        flat = weights.new_zeros(self.hidden, 2 * _KERNEL_ROWS * _KERNEL_COLS).index_copy(1, self.taps, weights)
+        return flat.view(self.hidden, 2, _KERNEL_ROWS, _KERNEL_COLS)
+
+    def forward(self, planes: torch.Tensor, coarse: torch.Tensor) -> torch.Tensor:
+        # channels-last: the convolution leaves rows of hidden features, so the later layers
+        # are plain matrix products
+        inputs = torch.stack([planes, coarse.expand_as(planes)], dim=1)
+        inputs = F.pad(inputs, (CONTEXT_RADIUS, CONTEXT_RADIUS, CONTEXT_RADIUS, 1)).contiguous(memory_format=torch.channels_last)
+        h = F.conv2d(inputs, self.kernel())
         batch, _, height, width = h.shape
-        h = F.relu(h.permute(0, 2, 3, 1).reshape(batch, height * width, PHASES, self.hidden) + self.phase_bias)
+        h = F.relu(h.permute(0, 2, 3, 1).reshape(batch, height * width, self.hidden) + self.bias)
         for layer in self.mlp:
-            h = F.relu(F.linear(h, layer.weight[:, :, 0, 0], layer.bias))
-        return F.linear(h, self.out.weight[:, :, 0, 0], self.out.bias)
+            h = F.relu(layer(h))
+        return self.out(h)
 
 
-def context_macs_per_latent(hidden: int, layers: int) -> float:
-    """Multiply-accumulates per latent of a :class:`ContextModel`; phase ``p`` uses ``p + 1`` of the 4 input channels."""
-    first = hidden * CONTEXT_INPUTS * 9 * (PHASES + 1) / (2 * PHASES)
-    return first + (layers - 1) * hidden * hidden + 2 * hidden
+def context_macs_per_latent(hidden: int, layers: int) -> int:
+    """Multiply-accumulates per latent of a :class:`ContextModel` (24 neighbours and 9 coarse samples in)."""
+    return hidden * (len(CAUSAL_OFFSETS) + len(COARSE_OFFSETS)) + (layers - 1) * hidden * hidden + 2 * hidden
 
 
 class QuantumBranch(nn.Module):
@@ -412,18 +387,18 @@ class GridModel(nn.Module):
     def rate_bits(self, grids: list[torch.Tensor]) -> torch.Tensor:
         """Estimated bits of the planes ``grids`` under the (float) context model.
 
-        The planes of one level (same size) go through the context model together, all four
-        phases in one call (:meth:`ContextModel.forward`).
+        The planes of one level (same size) go through the context model together, every
+        position in one call (:meth:`ContextModel.forward`).
         """
         bits = grids[0].new_zeros(())
         for indices in self.level_planes:
-            phases = phases_last(torch.stack([grids[i] for i in indices]))
-            like = phases[0, :, :, 0]
-            coarse = torch.stack([coarse_context(coarse_of(grids, self.coarse, i), like) for i in indices])
-            out = self.context(all_phase_inputs(phases, coarse))
+            planes = torch.stack([grids[i] for i in indices])
+            links = [self.coarse[i] for i in indices]
+            coarse = None if links[0] is None else torch.stack([grids[j] for j in links])
+            out = self.context(planes, coarse_context(coarse, planes))
             mu = out[..., 0].clamp(-VALUE_MAX, VALUE_MAX)
             log_scale = out[..., 1].clamp(LOG_SCALE_MIN, LOG_SCALE_MAX)
-            bits = bits + laplace_bits(phases.reshape(mu.shape), mu, log_scale).sum()
+            bits = bits + laplace_bits(planes.reshape(mu.shape), mu, log_scale).sum()
         return bits
 
     def upsampled(self, grids: list[torch.Tensor]) -> torch.Tensor:
@@ -484,8 +459,10 @@ def decode_macs_per_pixel(
     latents = sum(h * w for h, w in (level_sizes[p.level] for p in planes))
     counts = [sum(1 for p in planes if p.level == k) for k in range(levels)]
     upsampled = sum(UPSAMPLING_MACS * sum(counts[k + 1 :]) * h * w for k, (h, w) in enumerate(level_sizes[:-1]))
+    # each plane with a coarser one also upsamples that one for its coarse context
+    coarse_contexts = sum(UPSAMPLING_MACS * h * w for p in planes if p.coarse is not None for h, w in [level_sizes[p.level]])
     parts = {
-        "context": context_macs_per_latent(context_hidden, context_layers) * latents / pixels,
+        "context": (context_macs_per_latent(context_hidden, context_layers) * latents + coarse_contexts) / pixels,
         "upsampling": upsampled / pixels,
         "synthesis": synthesis_macs_per_pixel(len(planes), hidden, channels, quantum_qubits),
     }
