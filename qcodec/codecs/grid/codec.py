@@ -12,11 +12,10 @@
         3 payload  ANS words of the decoder weights
         4 latents  rANS words of the latent grids (coarsest first, each in raster order)
 
-Decoding rebuilds the decoder from sections
-1-3, decodes the latents with the fixed-point context model (bit-exact on any machine), then
-runs upsampling and synthesis on one CPU thread, so the image is the same whatever the
-caller's thread count. The encoder builds its reported reconstruction with the same
-function from the same decoded weights.
+Decoding rebuilds the decoder from sections 1-3, decodes the latents with the fixed-point
+context model (bit-exact on any machine), then runs upsampling and synthesis on one CPU
+thread, so the image is the same whatever the caller's thread count. The encoder builds its
+reported reconstruction with the same function from the same decoded weights.
 """
 
 from __future__ import annotations
@@ -76,7 +75,7 @@ MIN_LATENT_SHARE = 0.2
 
 RASTER_CODING = 1
 """The model section's last byte: latents coded in raster order (:mod:`qcodec.codecs.grid.latent_coding`).
-Streams of qcodec 0.1.0 before it end the section one byte earlier (four-phase coding)."""
+Streams written before 2026-12-08 end the section one byte earlier (four-phase coding), and are refused."""
 
 QUANTUM_BRANCH = 0x80
 """Flag of the model section's quantum byte: ``0x80 | n`` is a :class:`~qcodec.codecs.grid.network.QuantumBranch`

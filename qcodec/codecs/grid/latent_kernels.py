@@ -45,10 +45,29 @@ assert _SCALE_ORIGIN == LOG_SCALE_MIN * (1 << _OUT_BITS)
 
 
 @numba.njit(cache=True, nogil=True)
-def _row_at(plane, coarse, r, c, causal, around, spatial, coarse_w, bias, mlp_w, mlp_b, out_w, out_b, h1, h2):  # noqa: ANN001, ANN202
+def _row_at(
+    plane: np.ndarray,
+    coarse: np.ndarray,
+    r: int,
+    c: int,
+    causal: np.ndarray,
+    around: np.ndarray,
+    spatial: np.ndarray,
+    coarse_w: np.ndarray,
+    bias: np.ndarray,
+    mlp_w: np.ndarray,
+    mlp_b: np.ndarray,
+    out_w: np.ndarray,
+    out_b: np.ndarray,
+    h1: np.ndarray,
+    h2: np.ndarray,
+) -> tuple[int, int]:
     """``(row, base)`` of the latent at ``(r, c)`` of ``plane`` from the values before it in raster order.
 
-    ``h1`` and ``h2`` are scratch ``int64 (hidden,)`` arrays.
+    ``plane`` and ``coarse`` (the coarse context, units of ``2**-COARSE_BITS``) are ``int64 (h, w)``;
+    ``causal (24, 2)`` and ``around (9, 2)`` the offsets; the weights are those of
+    :attr:`qcodec.codecs.grid.latent_coding.FixedPointContext.arrays`; ``h1`` and ``h2`` are
+    scratch ``int64 (hidden,)`` arrays.
     """
     height, width = plane.shape
     hidden = bias.shape[0]
@@ -94,7 +113,19 @@ def _row_at(plane, coarse, r, c, causal, around, spatial, coarse_w, bias, mlp_w,
 
 
 @numba.njit(cache=True, nogil=True)
-def plane_rows(plane, coarse, causal, around, spatial, coarse_w, bias, mlp_w, mlp_b, out_w, out_b):  # noqa: ANN001, ANN201
+def plane_rows(
+    plane: np.ndarray,
+    coarse: np.ndarray,
+    causal: np.ndarray,
+    around: np.ndarray,
+    spatial: np.ndarray,
+    coarse_w: np.ndarray,
+    bias: np.ndarray,
+    mlp_w: np.ndarray,
+    mlp_b: np.ndarray,
+    out_w: np.ndarray,
+    out_b: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Table rows and bases ``int64 (h * w,)`` (row-major) of a known integer ``plane (h, w)``."""
     height, width = plane.shape
     rows = np.empty(height * width, dtype=np.int64)
@@ -110,7 +141,21 @@ def plane_rows(plane, coarse, causal, around, spatial, coarse_w, bias, mlp_w, ml
 
 
 @numba.njit(cache=True, nogil=True)
-def decode_plane(words, decoder, cdf, coarse, causal, around, spatial, coarse_w, bias, mlp_w, mlp_b, out_w, out_b):  # noqa: ANN001, ANN201
+def decode_plane(
+    words: np.ndarray,
+    decoder: np.ndarray,
+    cdf: np.ndarray,
+    coarse: np.ndarray,
+    causal: np.ndarray,
+    around: np.ndarray,
+    spatial: np.ndarray,
+    coarse_w: np.ndarray,
+    bias: np.ndarray,
+    mlp_w: np.ndarray,
+    mlp_b: np.ndarray,
+    out_w: np.ndarray,
+    out_b: np.ndarray,
+) -> tuple[np.ndarray, bool]:
     """Decode one plane of ``coarse``'s shape in raster order from rANS ``decoder`` over ``words`` (updated in place).
 
     ``cdf`` is ``int64 (rows, symbols + 1)``, the cumulative frequencies of every table row.
