@@ -9,7 +9,11 @@ order, one at a time, from inside another compiled loop (:func:`decoder_start`,
 ``[words pushed ..., state low word, state high word]``.
 
 The functions are numba-compiled (``cache=True``: compiled once per machine, then loaded).
-A symbol is given by its cumulative frequency ``start`` and ``freq`` (at least 1).
+A symbol is given by ``start``, the frequencies of the symbols before it summed, and its
+``freq``, with ``1 <= freq < 2**PRECISION``.
+
+numba checks only a cached function's own file for changes: after editing this module, delete
+the ``__pycache__`` folders of the modules that call it (``qcodec/codecs/grid``).
 """
 
 from __future__ import annotations
@@ -65,7 +69,7 @@ def decoder_start(words: np.ndarray) -> np.ndarray:
 @numba.njit(cache=True, nogil=True)
 def slot(decoder: np.ndarray) -> int:
     """Where the next symbol lies in ``[0, 2**PRECISION)``: the symbol whose ``[start, start + freq)`` holds it."""
-    return int(decoder[0] & np.uint64(_MASK))
+    return np.int64(decoder[0] & np.uint64(_MASK))  # int64: compared with int64 frequencies
 
 
 @numba.njit(cache=True, nogil=True)
@@ -81,9 +85,9 @@ def pop(decoder: np.ndarray, words: np.ndarray, start: int, freq: int) -> None:
 
 @numba.njit(cache=True, nogil=True)
 def exhausted(decoder: np.ndarray) -> bool:
-    """Whether ``decoder``'s state fell below :data:`STATE_LOW` with no word left to refill it:
-    a valid stream never does (its state is at least that until the end), so the data are
-    corrupt or truncated and decoding can stop."""
+    """Whether ``decoder``'s state is below :data:`STATE_LOW` after a :func:`pop` and its refill
+    (no word was left, or the state had reached 0): a valid stream's state never is, until
+    the end, so the data are corrupt or truncated and decoding can stop."""
     return decoder[0] < np.uint64(STATE_LOW)
 
 

@@ -11,10 +11,13 @@ arithmetic is on ``int64``; the fixed-point conventions are those of
   clamped to ``[0, ACTIVATION_LIMIT]``;
 - each hidden layer: ``floor((bias + sum(weight * h)) / 2**FRACTION_BITS)``, clamped the same;
 - output: ``bias + sum(weight * h)`` in units of ``2**-(2 FRACTION_BITS)``, turned into a
-  location in ``1/MU_STEPS`` and a log-scale bin, then a table row and base as
-  :func:`qcodec.codecs.grid.laplace.row_of` defines them.
+  location in ``1/MU_STEPS`` and a log-scale bin, then a table row of
+  :mod:`qcodec.codecs.grid.laplace` and a base (:func:`_row_at`; ``docs/bitstream.md``, "Tables").
 
 Every sum stays far below ``2**63`` for weights up to ``2**20`` and hidden widths up to 64.
+
+numba checks only this file for changes: after editing :mod:`qcodec.coding.rans` or the
+constants of :mod:`qcodec.codecs.grid.laplace`, delete this folder's ``__pycache__``.
 """
 
 from __future__ import annotations
@@ -160,7 +163,8 @@ def decode_plane(
 
     ``cdf`` is ``int64 (rows, symbols + 1)``, the cumulative frequencies of every table row.
     Returns ``(plane, ok)``; ``ok`` is False if a value fell outside ``[-VALUE_MAX, VALUE_MAX]``
-    or the words ran out (:func:`~qcodec.coding.rans.exhausted`); the plane is then incomplete.
+    or the state could not be refilled (:func:`~qcodec.coding.rans.exhausted`); the plane is
+    then incomplete.
     """
     height, width = coarse.shape
     plane = np.zeros((height, width), dtype=np.int64)

@@ -383,7 +383,6 @@ class GridModel(nn.Module):
             out.append(g)
         return out
 
-
     def rate_bits(self, grids: list[torch.Tensor]) -> torch.Tensor:
         """Estimated bits of the planes ``grids`` under the (float) context model.
 
